@@ -1,0 +1,80 @@
+# Two commands for a fresh machine: `make demo` and `make test`. Each builds everything it
+# needs from nothing (venv, pinned pip install, npm ci, offline vocab, llama.cpp wheel) and is
+# fast when nothing changed (stamp files).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CACHE_HOME ?= $(HOME)/.cache/wikikit
+LITELLM_VERSION := 1.109.1
+LLAMA_CPP_VERSION := 0.3.36
+VOCAB := .cache/vocab/o200k_base.tiktoken
+VOCAB_MEMBER := litellm/litellm_core_utils/tokenizers/fb374d419588a4632f3f557e76b4b70aebbca790
+O200K_SHA256 := 446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
+MERMAID_DIR := wikikit/mermaid
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export WANDB_MODE := disabled
+export AXOLOTL_DO_NOT_TRACK := 1
+export DO_NOT_TRACK := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup test test-fast demo lint format clean
+
+setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+
+# torch first, alone: only this exact version resolves to the local CPU wheel; the
+# constraints file (a freeze of a working environment) keeps everything else where Axolotl pins it.
+$(VENV)/.deps: $(BIN)/python pyproject.toml requirements/constraints.txt
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c requirements/constraints.txt -e '.[train,eval,dev]'
+	touch $@
+
+# The o200k_base vocabulary, taken from a registry wheel that ships it, checked by sha256.
+$(VOCAB):
+	mkdir -p $(CACHE_HOME)/dl .cache/vocab
+	test -n "$$(ls $(CACHE_HOME)/dl/litellm-$(LITELLM_VERSION)-*.whl 2>/dev/null)" || \
+	  $(PY) -m pip download -q --no-deps litellm==$(LITELLM_VERSION) -d $(CACHE_HOME)/dl
+	unzip -p $(CACHE_HOME)/dl/litellm-$(LITELLM_VERSION)-*.whl $(VOCAB_MEMBER) > $@.part
+	echo "$(O200K_SHA256)  $@.part" | sha256sum -c --quiet
+	cp $@.part .cache/vocab/fb374d419588a4632f3f557e76b4b70aebbca790
+	mv $@.part $@
+
+$(MERMAID_DIR)/node_modules/.stamp: $(MERMAID_DIR)/package.json $(MERMAID_DIR)/package-lock.json
+	cd $(MERMAID_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# llama-cpp-python builds from source (~5 min); the built wheel is cached outside the clone.
+$(VENV)/.llama-cpp: $(VENV)/.deps
+	mkdir -p $(CACHE_HOME)/wheels
+	test -n "$$(ls $(CACHE_HOME)/wheels/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl 2>/dev/null)" || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(CACHE_HOME)/wheels
+	$(BIN)/pip install -q --no-deps $(CACHE_HOME)/wheels/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	$(BIN)/pip install -q -c requirements/constraints.txt "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" --no-build-isolation
+	touch $@
+
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+
+test-fast: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow"
+
+demo: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/wikikit run recipes/demo.yaml
+
+lint: $(VENV)/.deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.deps
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .cache runs $(MERMAID_DIR)/node_modules
