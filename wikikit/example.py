@@ -51,7 +51,9 @@ class Message:
             role=d["role"],
             content=d.get("content") or "",
             thinking=d.get("thinking"),
-            tool_calls=[ToolCall(c["name"], c.get("arguments") or {}) for c in d.get("tool_calls") or []],
+            tool_calls=[
+                ToolCall(c["name"], c.get("arguments") or {}) for c in d.get("tool_calls") or []
+            ],
             name=d.get("name"),
         )
 

@@ -50,7 +50,9 @@ def vocab_path() -> Path:
 
     d = find_vocab_dir()
     if d is None:
-        raise WikikitError("o200k_base vocabulary not found: run `make setup` (it fetches it offline-ready into .cache/vocab)")
+        raise WikikitError(
+            "o200k_base vocabulary not found: run `make setup` (it fetches it offline-ready into .cache/vocab)"
+        )
     p = d / "o200k_base.tiktoken"
     if hashlib.sha256(p.read_bytes()).hexdigest() != O200K_SHA256:
         raise WikikitError(f"{p}: sha256 mismatch; delete it and run `make setup` again")

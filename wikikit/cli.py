@@ -1,0 +1,252 @@
+"""The `wikikit` command line: click commands only; the work happens in the modules they call."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+import wikikit
+from wikikit import console
+from wikikit.errors import InputError, WikikitError
+
+SET_HELP = "Override a recipe key after `extends`, e.g. --set data.size=500 (value parsed as YAML)."
+
+
+def _fail(exc: WikikitError) -> None:
+    lines = exc.lines if isinstance(exc, InputError) else [str(exc)]
+    for line in lines:
+        click.echo(f"error: {line}" if not line.startswith("error:") else line, err=True)
+    sys.exit(exc.exit_code)
+
+
+def handle_errors(fn):
+    """Turn wikikit errors into one-line messages and exit codes; no tracebacks for users."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except WikikitError as exc:
+            _fail(exc)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # a bug: say so in one line; the traceback on request
+            if os.environ.get("WIKIKIT_DEBUG"):
+                traceback.print_exc()
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            click.echo(
+                f"error: internal error: {type(exc).__name__}: {first} (set WIKIKIT_DEBUG=1 for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper
+
+
+def _load(recipe: str, overrides: tuple[str, ...] = ()):
+    from wikikit.recipe import load_recipe
+
+    return load_recipe(recipe, overrides)
+
+
+@click.group()
+@click.version_option(wikikit.__version__, prog_name="wikikit")
+@click.option("--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("--json-logs", is_flag=True, help="Machine-readable JSON log lines on stderr.")
+def cli(quiet: bool, json_logs: bool) -> None:
+    """Turn one YAML recipe into a fine-tuned, evaluated, packaged wiki agent model."""
+    console.set_mode("json" if json_logs else "quiet" if quiet else "normal")
+
+
+@cli.command()
+@click.argument("recipes", nargs=-1, required=True)
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+@handle_errors
+def validate(recipes: tuple[str, ...], overrides: tuple[str, ...]) -> None:
+    """Validate recipes against the schema and the semantic checks."""
+    from wikikit.recipe import load_recipe
+
+    failed: list[str] = []
+    for path in recipes:
+        try:
+            r = load_recipe(path, overrides)
+            click.echo(f"{path}: ok ({r.name}, fingerprint {r.fingerprint[:12]})")
+        except InputError as exc:
+            failed.extend(exc.lines)
+    if failed:
+        raise InputError(failed[0], failed)
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option(
+    "--only", type=click.Choice(["data", "train", "eval", "package"]), help="Run just this stage."
+)
+@click.option(
+    "--from",
+    "from_",
+    type=click.Choice(["data", "train", "eval", "package"]),
+    help="Start at this stage.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the stage plan (what would run and why) and stop."
+)
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+@click.option(
+    "--run-dir", type=click.Path(file_okay=False), help="Run directory (default runs/<name>)."
+)
+@handle_errors
+def run(
+    recipe: str,
+    only: str | None,
+    from_: str | None,
+    dry_run: bool,
+    overrides: tuple[str, ...],
+    run_dir: str | None,
+) -> None:
+    """Run the recipe's stages: data -> train -> eval -> package."""
+    from wikikit import runner
+
+    runner.run(_load(recipe, overrides), only=only, from_=from_, dry_run=dry_run, run_dir=run_dir)
+
+
+@cli.command()
+@click.argument("recipe")
+@click.option("--set", "overrides", multiple=True, help=SET_HELP)
+@handle_errors
+def show(recipe: str, overrides: tuple[str, ...]) -> None:
+    """Print the resolved recipe (after extends and --set) as YAML, secrets redacted."""
+    click.echo(_load(recipe, overrides).to_yaml(), nl=False)
+
+
+@cli.command()
+@click.argument("which", type=click.Choice(["recipe", "example"]), default="recipe")
+@handle_errors
+def schema(which: str) -> None:
+    """Print a JSON Schema (recipe or example)."""
+    from wikikit.recipe import load_schema
+
+    click.echo(json.dumps(load_schema(which), indent=2))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option(
+    "--from",
+    "from_",
+    default="demo",
+    show_default=True,
+    help="Recipe to extend: a shipped name or a path.",
+)
+@handle_errors
+def init(path: str, from_: str) -> None:
+    """Write a new recipe at PATH that extends another one."""
+    from wikikit.recipe_init import write_starter_recipe
+
+    write_starter_recipe(Path(path), from_)
+    click.echo(f"wrote {path}; edit it, then: wikikit validate {path}")
+
+
+@cli.group()
+def mermaid() -> None:
+    """Mermaid diagrams, judged by Mermaid's own parser."""
+
+
+@mermaid.command("check")
+@click.argument("files", nargs=-1, required=True)
+@handle_errors
+def mermaid_check(files: tuple[str, ...]) -> None:
+    """Check every mermaid block in markdown FILES; exit 1 if any is invalid."""
+    from wikikit.mermaid import check_files
+
+    sys.exit(check_files(list(files)))
+
+
+@cli.command("make-tiny-model")
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.option("--layers", default=2, show_default=True, help="Hidden layers.")
+@click.option("--hidden-size", default=64, show_default=True, help="Hidden size.")
+@click.option("--experts", default=4, show_default=True, help="Local experts.")
+@click.option("--seed", default=0, show_default=True, help="Weight seed.")
+@handle_errors
+def make_tiny_model(out_dir: str, layers: int, hidden_size: int, experts: int, seed: int) -> None:
+    """Build the tiny gpt-oss stand-in (real tokenizer, harmony template, random weights)."""
+    from wikikit.tinymodel import make_tiny_model as build
+
+    path = build(
+        Path(out_dir),
+        num_hidden_layers=layers,
+        hidden_size=hidden_size,
+        num_local_experts=experts,
+        seed=seed,
+    )
+    click.echo(str(path))
+
+
+def _stage_command(stage: str, doc: str):
+    @click.argument("recipe")
+    @click.option("--set", "overrides", multiple=True, help=SET_HELP)
+    @click.option(
+        "--run-dir", type=click.Path(file_okay=False), help="Run directory (default runs/<name>)."
+    )
+    @handle_errors
+    def command(recipe: str, overrides: tuple[str, ...], run_dir: str | None, **extra) -> None:
+        from wikikit import runner
+
+        r = _load(recipe, overrides)
+        if extra.get("print_config"):
+            from wikikit.train import print_config
+
+            click.echo(
+                print_config(r, Path(run_dir) if run_dir else runner.default_run_dir(r)), nl=False
+            )
+            return
+        if extra.get("model"):
+            os.environ["WIKIKIT_EVAL_MODEL"] = extra["model"]
+        runner.run(r, only=stage, run_dir=run_dir)
+
+    command.__doc__ = doc
+    return command
+
+
+train = cli.command("train")(
+    click.option("--print-config", is_flag=True, help="Print the generated Axolotl YAML and stop.")(
+        _stage_command("train", "Run only the train stage (Axolotl LoRA fine-tune).")
+    )
+)
+evaluate = cli.command("eval")(
+    click.option(
+        "--model",
+        help="Evaluate this model instead (hf path, gguf file, ollama:NAME or an OpenAI-compatible URL).",
+    )(_stage_command("eval", "Run only the eval stage (lm-eval tasks and gates)."))
+)
+package = cli.command("package")(
+    _stage_command("package", "Run only the package stage (GGUF, Modelfile, ollama create).")
+)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@handle_errors
+def report(run_dir: str) -> None:
+    """Write RUN_DIR/report.html: one self-contained page about the run."""
+    from wikikit.report import write_report
+
+    click.echo(str(write_report(Path(run_dir))))
+
+
+def main() -> None:
+    cli(prog_name="wikikit")
+
+
+if __name__ == "__main__":
+    main()
