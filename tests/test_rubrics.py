@@ -85,7 +85,8 @@ def test_mismatched_trees_are_rejected() -> None:
 def test_judge_loop_retries_then_reports() -> None:
     calls: dict[str, int] = {}
 
-    def ask(system: str, prompt: str) -> str:
+    def ask(system: str, prompt: str) -> str | BaseException:
+        assert system == rubrics.JUDGE_SYSTEM and "# Documentation\n\ndocs" in prompt
         req = prompt.rsplit("Requirement: ", 1)[1].split("\n")[0]
         calls[req] = calls.get(req, 0) + 1
         if req == "a0":  # flaky: garbage first, then a verdict
@@ -93,10 +94,13 @@ def test_judge_loop_retries_then_reports() -> None:
                 "not json" if calls[req] == 1 else '{"score": 1, "reasoning": "r", "evidence": "e"}'
             )
         if req == "a1":  # always fails
-            raise ConnectionError("judge down")
+            return ConnectionError("judge down")
         return '{"score": 0, "reasoning": "missing", "evidence": ""}'
 
-    report = rubrics.judge_tree(_tree([(3, None), (1, None)]), "docs", ask, max_attempts=3)
+    def ask_many(prompts: list[tuple[str, str]]) -> list:
+        return [ask(s, p) for s, p in prompts]
+
+    report = rubrics.judge_tree(_tree([(3, None), (1, None)]), "docs", ask_many, max_attempts=3)
     assert calls == {"a0": 2, "a1": 3, "B": 1}
     assert report.judged == 2
     assert [e["requirement"] for e in report.errors] == ["A > a1"]

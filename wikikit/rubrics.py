@@ -204,14 +204,33 @@ JUDGE_SYSTEM = (
 )
 
 
-def judge_prompt(trail: Sequence[str], documentation: str) -> str:
+def judge_prompt(trail: Sequence[str], documentation: str, attempt: int = 1) -> str:
     context = " > ".join(trail[:-1])
+    # a retry changes the prompt, so a cached unusable reply is not served again
+    retry = f"\n(Attempt {attempt}: the previous reply was unusable.)" if attempt > 1 else ""
     return (
         f"# Documentation\n\n{documentation}\n\n# Requirement\n\n"
         + (f"Context in the rubric: {context}\n" if context else "")
         + f"Requirement: {trail[-1]}\n\n"
-        "Is this requirement documented? Reply with the JSON object only."
+        "Is this requirement documented? Reply with the JSON object only." + retry
     )
+
+
+# ask_many([(system, prompt), ...]) -> one reply text or the exception that ended it, per prompt
+AskMany = Callable[[list[tuple[str, str]]], list["str | BaseException"]]
+
+
+def teacher_asker(teacher: Any) -> AskMany:
+    """Adapt a wikikit.teachers Teacher (concurrent, cached, retried transport) to `AskMany`."""
+    from wikikit.teachers import TeacherRequest
+
+    def ask_many(prompts: list[tuple[str, str]]) -> list[str | BaseException]:
+        requests = [TeacherRequest.of([("user", p)], system=s) for s, p in prompts]
+        return [
+            r if isinstance(r, BaseException) else r.text for r in teacher.complete_many(requests)
+        ]
+
+    return ask_many
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.S)
@@ -232,24 +251,34 @@ def parse_verdict(text: str) -> Verdict:
 def judge_tree(
     rubrics: Sequence[Node],
     documentation: str,
-    ask: Callable[[str, str], str],
+    ask_many: AskMany,
     max_attempts: int = 3,
 ) -> JudgeReport:
-    """Score every leaf with `ask(system, prompt) -> reply text`.
+    """Score every leaf 0/1 with reasoning and evidence; all pending leaves go out in one batch.
 
-    A failing leaf (transport error or an unparseable reply) is retried up to `max_attempts`;
-    if it still fails it is reported in `errors` and left unscored (excluded, not passed).
+    A leaf whose reply failed (transport error, or no usable JSON verdict) is asked again, up to
+    `max_attempts` rounds; if it still fails it is reported in `errors` and left unscored
+    (excluded from the means), never counted as a pass.
     """
     tree = copy.deepcopy(list(rubrics))
-    errors: list[dict[str, str]] = []
+    pending = list(iter_leaves(tree))
+    last: dict[int, str] = {}
     judged = 0
-    for trail, leaf in iter_leaves(tree):
-        last = ""
-        for _ in range(max(1, max_attempts)):
+    for attempt in range(1, max(1, max_attempts) + 1):
+        if not pending:
+            break
+        replies = ask_many(
+            [(JUDGE_SYSTEM, judge_prompt(t, documentation, attempt)) for t, _ in pending]
+        )
+        failed = []
+        for (trail, leaf), reply in zip(pending, replies, strict=True):
             try:
-                verdict = parse_verdict(ask(JUDGE_SYSTEM, judge_prompt(trail, documentation)))
+                if isinstance(reply, BaseException):
+                    raise reply
+                verdict = parse_verdict(reply)
             except Exception as e:  # noqa: BLE001 - any judge failure is retried, then reported
-                last = f"{type(e).__name__}: {e}"
+                last[id(leaf)] = f"{type(e).__name__}: {e}"
+                failed.append((trail, leaf))
                 continue
             leaf["score"] = verdict.score
             leaf["evaluation"] = {
@@ -258,10 +287,11 @@ def judge_tree(
                 "evidence": verdict.evidence,
             }
             judged += 1
-            break
-        else:
-            leaf["score"] = None
-            leaf["evaluation"] = {"score": None, "error": last}
-            errors.append({"requirement": " > ".join(trail), "error": last})
+        pending = failed
+    errors = []
+    for trail, leaf in pending:
+        leaf["score"] = None
+        leaf["evaluation"] = {"score": None, "error": last[id(leaf)]}
+        errors.append({"requirement": " > ".join(trail), "error": last[id(leaf)]})
     overall = score_nodes(tree)
     return JudgeReport(tree, overall.score, errors, judged)
