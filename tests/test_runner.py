@@ -1,0 +1,124 @@
+"""The run engine: skip when unchanged, re-run only what depends on a change, never pretend."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from wikikit import runner
+from wikikit.errors import StageNotImplemented
+from wikikit.recipe import load_recipe
+from wikikit.stage import STAGE_MODULES
+
+sys.path.insert(0, str(Path(__file__).parent))
+import stage_probe  # noqa: E402
+
+RECIPE = """wikikit: 1
+name: probe
+seed: 1
+model: {base: tiny-gpt-oss}
+data:
+  size: 10
+  mix: {a: {weight: 1, sources: [s]}}
+  sources: {s: {kind: jsonl, paths: [x.jsonl]}}
+train: {max_steps: 2}
+eval: {limit: 3}
+package: {gguf: {outtype: f16}}
+"""
+
+
+@pytest.fixture
+def probe(monkeypatch, tmp_path):
+    for stage in STAGE_MODULES:
+        monkeypatch.setitem(STAGE_MODULES, stage, "stage_probe")
+    stage_probe.CALLS.clear()
+    (tmp_path / "r.yaml").write_text(RECIPE)
+    return tmp_path
+
+
+def _run(tmp_path, *overrides, **kw):
+    stage_probe.CALLS.clear()
+    recipe = load_recipe(tmp_path / "r.yaml", list(overrides))
+    plans = runner.run(recipe, run_dir=tmp_path / "run", **kw)
+    return list(stage_probe.CALLS), plans
+
+
+def test_second_run_skips_every_finished_stage(probe):
+    calls, _ = _run(probe)
+    assert calls == ["data", "train", "eval", "package"]
+    manifest = json.loads((probe / "run" / "manifest.json").read_text())
+    assert {s: v["status"] for s, v in manifest["stages"].items()} == dict.fromkeys(calls, "done")
+    assert manifest["versions"]["wikikit"] and manifest["recipe_fingerprint"]
+    calls, plans = _run(probe)
+    assert calls == []
+    assert all(p.reason == "up to date" for p in plans)
+
+
+@pytest.mark.parametrize(
+    ("override", "expected"),
+    [
+        ("eval.limit=4", ["eval"]),
+        ("package.gguf.outtype=q8_0", ["package"]),
+        ("train.max_steps=3", ["train", "eval", "package"]),
+        ("data.size=11", ["data", "train", "eval", "package"]),
+        ("seed=2", ["data", "train", "eval", "package"]),  # package follows train's new weights
+    ],
+)
+def test_changing_one_key_reruns_only_dependent_stages(probe, override, expected):
+    _run(probe)
+    calls, plans = _run(probe, override)
+    assert calls == expected
+    first = next(p for p in plans if p.action == "run")
+    assert "changed" in first.reason
+
+
+def test_tampered_output_reruns_that_stage(probe):
+    _run(probe)
+    (probe / "run" / "train" / "part-1.txt").write_text("edited by hand")
+    calls, plans = _run(probe)
+    assert calls == ["train"]
+    assert next(p for p in plans if p.stage == "train").reason == "output part-1.txt changed"
+
+
+def test_only_and_from(probe):
+    calls, _ = _run(probe, only="data")
+    assert calls == ["data"]
+    calls, _ = _run(probe, from_="train")
+    assert calls == ["train", "eval", "package"]
+    calls, _ = _run(probe, from_="eval")
+    assert calls == []  # up to date
+
+
+def test_missing_input_stage_is_a_clear_error(probe):
+    with pytest.raises(Exception, match="needs the train stage's outputs"):
+        _run(probe, only="eval")
+
+
+def test_dry_run_plans_and_writes_nothing(probe, capsys):
+    _, plans = _run(probe, dry_run=True)
+    assert [p.action for p in plans] == ["run"] * 4
+    assert not (probe / "run").exists()
+    err = capsys.readouterr().err
+    assert "would run (never run)" in err and "probe would write 3 files for data" in err
+
+
+def test_unimplemented_stage_fails_the_run(probe, monkeypatch):
+    monkeypatch.setitem(STAGE_MODULES, "train", "wikikit.no_such_stage_module")
+    with pytest.raises(StageNotImplemented, match="stage 'train' is not implemented"):
+        _run(probe)
+    manifest = json.loads((probe / "run" / "manifest.json").read_text())
+    assert manifest["stages"]["data"]["status"] == "done"
+    assert manifest["stages"]["train"]["status"] == "not implemented"
+    assert "eval" not in manifest["stages"]
+
+
+def test_partial_files_from_a_killed_run_are_cleared(probe):
+    _run(probe, only="data")
+    partial = probe / "run" / "data" / ".part-0.txt.tmp-abc123"
+    partial.write_text("half")
+    (probe / "run" / "data" / "part-0.txt").unlink()
+    calls, _ = _run(probe, only="data")
+    assert calls == ["data"] and not partial.exists()
