@@ -1,0 +1,103 @@
+"""Teacher LLM clients for distillation and judging: anthropic, openai-compatible, ollama.
+
+`make_teacher(config, api_key=..., cache_path=...)` builds one from a recipe's `teacher:`
+mapping. All share wikikit.teachers.base's loop (cache, offline, budget, limits, retries).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from wikikit.errors import InputError
+from wikikit.teachers.base import (
+    BudgetExhausted,
+    Fatal,
+    OfflineMiss,
+    RetriesExhausted,
+    Retryable,
+    Teacher,
+    TeacherError,
+    TeacherRequest,
+    TeacherResponse,
+    TeacherSettings,
+)
+from wikikit.teachers.cache import ResponseCache
+from wikikit.teachers.pricing import Prices, resolve_prices
+
+__all__ = [
+    "BudgetExhausted",
+    "Fatal",
+    "OfflineMiss",
+    "RetriesExhausted",
+    "Retryable",
+    "Teacher",
+    "TeacherError",
+    "TeacherRequest",
+    "TeacherResponse",
+    "TeacherSettings",
+    "make_teacher",
+    "settings_from_config",
+]
+
+PROVIDERS = ("anthropic", "openai", "ollama")
+
+
+def settings_from_config(config: dict[str, Any], key_path: str = "teacher") -> TeacherSettings:
+    """Recipe `teacher:` mapping -> settings, with defaults filled and prices resolved."""
+    provider = config.get("provider")
+    model = config.get("model")
+    if provider not in PROVIDERS:
+        raise InputError(f"{key_path}.provider: must be one of {', '.join(PROVIDERS)}")
+    if not model:
+        raise InputError(f"{key_path}.model: required")
+    prices = resolve_prices(provider, model, config.get("prices"))
+    max_usd = config.get("max_usd")
+    if prices is None:
+        if max_usd is not None:
+            raise InputError(
+                f"{key_path}.prices: no shipped price for model '{model}'; set "
+                "input_per_mtok and output_per_mtok so max_usd can be enforced"
+            )
+        prices = Prices(0.0, 0.0)
+    return TeacherSettings(
+        provider=provider,
+        model=model,
+        max_tokens=int(config.get("max_tokens", 4096)),
+        temperature=float(config.get("temperature", 0.7)),
+        concurrency=int(config.get("concurrency", 8)),
+        requests_per_minute=config.get("requests_per_minute"),
+        tokens_per_minute=config.get("tokens_per_minute"),
+        max_attempts=int(config.get("max_attempts", 5)),
+        timeout_s=float(config.get("timeout_s", 300.0)),
+        max_usd=float(max_usd) if max_usd is not None else None,
+        offline=bool(config.get("offline", False)),
+        backoff_base_s=float(config.get("backoff_base_s", 1.0)),
+        prices=prices,
+    )
+
+
+def make_teacher(
+    config: dict[str, Any],
+    *,
+    api_key: str | None,
+    cache_path: Path | None,
+    seed: int | None = None,
+) -> Teacher:
+    """A ready teacher. `api_key` None lets the SDK read its usual environment variable."""
+    settings = settings_from_config(config)
+    cache = ResponseCache(cache_path) if cache_path is not None else None
+    rng = random.Random(seed)  # jitter only; never affects what is generated
+    kwargs = {"secret": api_key, "rng": rng, "base_url": config.get("base_url")}
+    if settings.provider == "anthropic":
+        from wikikit.teachers.anthropic import AnthropicTeacher
+
+        return AnthropicTeacher(settings, cache, **kwargs)
+    if settings.provider == "openai":
+        from wikikit.teachers.openai import OpenAITeacher
+
+        return OpenAITeacher(settings, cache, **kwargs)
+    from wikikit.teachers.ollama import OllamaTeacher
+
+    return OllamaTeacher(settings, cache, **kwargs)
