@@ -12,8 +12,13 @@ CALLS: list[str] = []
 
 def run_stage(ctx: StageContext) -> StageResult:
     CALLS.append(ctx.stage)
-    inputs = {k: sorted(p.name for p in v.iterdir()) if v.exists() else None for k, v in ctx.inputs.items()}
-    body = json.dumps({"section": ctx.section, "seed": ctx.recipe.seed, "inputs": inputs}, sort_keys=True)
+    inputs = {
+        k: sorted(p.name for p in v.iterdir()) if v.exists() else None
+        for k, v in ctx.inputs.items()
+    }
+    body = json.dumps(
+        {"section": ctx.section, "seed": ctx.recipe.seed, "inputs": inputs}, sort_keys=True
+    )
     names = [f"part-{i}.txt" for i in range(3)]
     for name in names:
         write_text(ctx.out_dir / name, body + name)

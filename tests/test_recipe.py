@@ -17,7 +17,10 @@ from wikikit.recipe import REPO_ROOT, load_recipe, load_schema, redact
 
 MALFORMED = Path(__file__).parent / "recipes" / "malformed"
 CASES = sorted(p.name for p in MALFORMED.glob("*.yaml"))
-SHIPPED = [REPO_ROOT / "recipes" / "demo.yaml", REPO_ROOT / "recipes" / "semanticwiki-gpt-oss-20b.yaml"]
+SHIPPED = [
+    REPO_ROOT / "recipes" / "demo.yaml",
+    REPO_ROOT / "recipes" / "semanticwiki-gpt-oss-20b.yaml",
+]
 
 
 def test_there_are_at_least_25_malformed_recipes():
@@ -59,7 +62,11 @@ def test_shipped_recipes_validate(path):
 def test_flagship_extends_base_with_40_50_10_mix():
     r = load_recipe(SHIPPED[1])
     mix = r.data["data"]["mix"]
-    assert {k: v["weight"] for k, v in mix.items()} == {"real": 0.4, "synthetic": 0.5, "traceability": 0.1}
+    assert {k: v["weight"] for k, v in mix.items()} == {
+        "real": 0.4,
+        "synthetic": 0.5,
+        "traceability": 0.1,
+    }
     # Inherited from recipes/base/gpt-oss.yaml, and the error location points there.
     assert r.data["train"]["adapter"] == "lora"
     assert r.loc(("train", "adapter")).file.endswith("gpt-oss.yaml")
@@ -137,7 +144,9 @@ def test_paths_are_confined_to_declared_roots(tmp_path, monkeypatch):
     r = load_recipe(tmp_path / "r.yaml")
     key = ("data", "sources", "s", "paths")
     assert r.resolve_path("ok.jsonl", key + (0,)) == tmp_path / "ok.jsonl"
-    with pytest.raises(InputError, match=r"r.yaml:6:\d+: data.sources.s.paths.1: /etc/passwd is outside"):
+    with pytest.raises(
+        InputError, match=r"r.yaml:6:\d+: data.sources.s.paths.1: /etc/passwd is outside"
+    ):
         r.resolve_path("/etc/passwd", key + (1,))
     monkeypatch.setenv("WIKIKIT_ALLOWED_ROOTS", "/etc")
     assert r.resolve_path("/etc/passwd", key + (1,)) == Path("/etc/passwd")
@@ -157,7 +166,11 @@ def _walk_properties(node, path=""):
 
 @pytest.mark.parametrize("which", ["recipe", "example"])
 def test_every_schema_property_has_a_description(which):
-    missing = [p for p, prop in _walk_properties(load_schema(which)) if "description" not in prop and "$ref" not in prop]
+    missing = [
+        p
+        for p, prop in _walk_properties(load_schema(which))
+        if "description" not in prop and "$ref" not in prop
+    ]
     assert not missing, missing
 
 
@@ -177,7 +190,11 @@ def test_bad_recipe_run_exits_2_without_traceback_and_writes_nothing(tmp_path):
     bad = MALFORMED / "08-weights-not-one.yaml"
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     proc = subprocess.run(
-        [sys.executable, "-m", "wikikit.cli", "run", str(bad)], cwd=tmp_path, capture_output=True, text=True, env=env
+        [sys.executable, "-m", "wikikit.cli", "run", str(bad)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "bucket weights sum to 0.9" in proc.stderr

@@ -244,6 +244,37 @@ def report(run_dir: str) -> None:
     click.echo(str(write_report(Path(run_dir))))
 
 
+@cli.command()
+@click.argument("recipe_a")
+@click.argument("recipe_b")
+@handle_errors
+def diff(recipe_a: str, recipe_b: str) -> None:
+    """Show what differs between two recipes after extends (secrets redacted)."""
+    from wikikit.recipe_diff import diff_recipes
+
+    lines = diff_recipes(_load(recipe_a), _load(recipe_b))
+    click.echo("\n".join(lines) if lines else "identical after extends")
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option(
+    "--split",
+    type=click.Choice(["train", "validation", "test"]),
+    default="train",
+    show_default=True,
+)
+@click.option("--source", help="Only examples from this source kind.")
+@click.option("--n", "n", default=3, show_default=True, help="How many examples.")
+@click.option("--no-text", is_flag=True, help="Hide the rendered training text.")
+@handle_errors
+def inspect(run_dir: str, split: str, source: str | None, n: int, no_text: bool) -> None:
+    """Pretty-print examples of a run with their rendering and refs."""
+    from wikikit.inspect_run import load_examples, print_examples
+
+    print_examples(load_examples(Path(run_dir), split, source, n), show_text=not no_text)
+
+
 def main() -> None:
     cli(prog_name="wikikit")
 
