@@ -1,0 +1,1 @@
+"""DeepWiki pages: crawling (spider), parsing (page), and cutting into examples (chunking)."""
