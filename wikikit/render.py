@@ -1,0 +1,320 @@
+"""Render Examples as training text: `harmony` (gpt-oss), `chatml`, or `messages`.
+
+Every row also carries the OpenAI-style `messages` list (see `openai_messages`), which is what
+Axolotl's `chat_template` dataset type reads (`field_thinking: thinking`).
+
+Harmony mapping (openai-harmony does the rendering):
+- system: SystemContent with the recipe's reasoning effort (no date, so output is stable);
+- developer: the Example's system and developer turns as instructions, plus the function tools
+  its assistant calls (described by `meta["tools"]`, else SemanticWiki's tool table, else
+  inferred from the arguments);
+- assistant: `thinking` -> analysis channel; content -> final channel, or a commentary
+  preamble when the turn makes tool calls; each tool call -> commentary message
+  `to=functions.NAME` with `<|constrain|>json`; tool results -> `functions.NAME to=assistant`.
+- `render_conversation_for_training` with `auto_drop_analysis=False`, so thinking is kept.
+
+Speed: the system + developer prefix is the same for most examples, so its tokens are rendered
+once and cached; the rest of the conversation is rendered on its own and appended. The first
+example of each prefix is also rendered whole and compared, so the shortcut can never drift
+from harmony's own output unnoticed.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import wikikit  # noqa: F401  (offline o200k vocab before openai_harmony loads)
+from wikikit.errors import WikikitError
+from wikikit.example import Example, Message
+
+FORMATS = ("harmony", "chatml", "messages")
+
+# SemanticWiki's tools (../shared/semanticwiki.md): what the model must learn to call.
+SEMANTICWIKI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
+    "read_file": ("Read a file of the repository.", {"path": ("string", True)}),
+    "list_directory": ("List a directory of the repository.", {"path": ("string", True)}),
+    "directory_tree": (
+        "Show the directory tree under a path.",
+        {"path": ("string", True), "depth": ("number", False)},
+    ),
+    "search_codebase": (
+        "Search the codebase.",
+        {"query": ("string", True), "maxResults": ("number", False)},
+    ),
+    "write_wiki_page": (
+        "Write a wiki page (markdown without the H1 title).",
+        {
+            "pagePath": ("string", True),
+            "title": ("string", True),
+            "content": ("string", True),
+            "description": ("string", False),
+            "sources": ("array", False),
+        },
+    ),
+    "analyze_code_structure": (
+        "Analyze the structure of a source file.",
+        {"filePath": ("string", True)},
+    ),
+    "verify_wiki_completeness": ("Report wiki pages missing for broken internal links.", {}),
+    "list_wiki_pages": ("List the wiki pages written so far.", {}),
+}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+def tool_specs(example: Example) -> list[dict[str, Any]]:
+    """OpenAI-style function tool specs for every tool the example's assistant calls."""
+    declared = {
+        t["name"]: t for t in example.meta.get("tools") or [] if isinstance(t, dict) and "name" in t
+    }
+    names: dict[str, dict[str, Any]] = {}
+    for m in example.messages:
+        for c in m.tool_calls:
+            names.setdefault(c.name, c.arguments)
+    specs = []
+    for name in sorted(names):
+        if name in declared:
+            t = declared[name]
+            spec = {
+                "name": name,
+                "description": t.get("description", ""),
+                "parameters": t.get("parameters") or {"type": "object", "properties": {}},
+            }
+        elif name in SEMANTICWIKI_TOOLS:
+            desc, params = SEMANTICWIKI_TOOLS[name]
+            props = {}
+            for p, (ty, _) in params.items():
+                props[p] = (
+                    {"type": ty, "items": {"type": "string"}} if ty == "array" else {"type": ty}
+                )
+            spec = {
+                "name": name,
+                "description": desc,
+                "parameters": {
+                    "type": "object",
+                    "properties": props,
+                    "required": [p for p, (_, req) in params.items() if req],
+                },
+            }
+        else:
+            args = names[name]
+            spec = {
+                "name": name,
+                "description": "",
+                "parameters": {
+                    "type": "object",
+                    "properties": {k: {"type": _json_type(v)} for k, v in sorted(args.items())},
+                },
+            }
+        specs.append(spec)
+    return specs
+
+
+def openai_messages(example: Example) -> list[dict[str, Any]]:
+    """The OpenAI-style list Axolotl's chat_template reads (thinking in `thinking`)."""
+    out = []
+    for m in example.messages:
+        d: dict[str, Any] = {"role": m.role, "content": m.content}
+        if m.thinking:
+            d["thinking"] = m.thinking
+        if m.tool_calls:
+            d["tool_calls"] = [
+                {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                for c in m.tool_calls
+            ]
+        if m.role == "tool" and m.name:
+            d["name"] = m.name
+        out.append(d)
+    return out
+
+
+def openai_tools(example: Example) -> list[dict[str, Any]]:
+    return [{"type": "function", "function": spec} for spec in tool_specs(example)]
+
+
+# ------------------------------------------------------------------------------------ harmony
+
+
+@lru_cache(maxsize=1)
+def harmony_encoding():
+    import openai_harmony as oh
+
+    return oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+def _harmony_prefix(example: Example, reasoning_effort: str) -> list[Any]:
+    import openai_harmony as oh
+
+    effort = {
+        "low": oh.ReasoningEffort.LOW,
+        "medium": oh.ReasoningEffort.MEDIUM,
+        "high": oh.ReasoningEffort.HIGH,
+    }[reasoning_effort]
+    msgs = [
+        oh.Message.from_role_and_content(
+            oh.Role.SYSTEM, oh.SystemContent.new().with_reasoning_effort(effort)
+        )
+    ]
+    instructions = "\n\n".join(
+        m.content for m in example.messages if m.role in ("system", "developer") and m.content
+    )
+    tools = [
+        oh.ToolDescription.new(s["name"], s["description"], s["parameters"])
+        for s in tool_specs(example)
+    ]
+    if instructions or tools:
+        dev = oh.DeveloperContent.new()
+        if instructions:
+            dev = dev.with_instructions(instructions)
+        if tools:
+            dev = dev.with_function_tools(tools)
+        msgs.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, dev))
+    return msgs
+
+
+def _harmony_turns(messages: list[Message]) -> list[Any]:
+    import openai_harmony as oh
+
+    out = []
+    for m in messages:
+        if m.role in ("system", "developer"):
+            continue
+        if m.role == "user":
+            out.append(oh.Message.from_role_and_content(oh.Role.USER, m.content))
+        elif m.role == "tool":
+            author = oh.Author.new(oh.Role.TOOL, f"functions.{m.name or 'tool'}")
+            out.append(
+                oh.Message.from_author_and_content(author, m.content)
+                .with_channel("commentary")
+                .with_recipient("assistant")
+            )
+        elif m.role == "assistant":
+            if m.thinking:
+                out.append(
+                    oh.Message.from_role_and_content(oh.Role.ASSISTANT, m.thinking).with_channel(
+                        "analysis"
+                    )
+                )
+            if m.tool_calls:
+                if m.content:
+                    out.append(
+                        oh.Message.from_role_and_content(oh.Role.ASSISTANT, m.content).with_channel(
+                            "commentary"
+                        )
+                    )
+                for c in m.tool_calls:
+                    out.append(
+                        oh.Message.from_role_and_content(
+                            oh.Role.ASSISTANT, json.dumps(c.arguments, ensure_ascii=False)
+                        )
+                        .with_channel("commentary")
+                        .with_recipient(f"functions.{c.name}")
+                        .with_content_type("<|constrain|>json")
+                    )
+            elif m.content or not m.thinking:
+                out.append(
+                    oh.Message.from_role_and_content(oh.Role.ASSISTANT, m.content).with_channel(
+                        "final"
+                    )
+                )
+        else:
+            raise WikikitError(f"example has an unknown role {m.role!r}")
+    return out
+
+
+def harmony_conversation(example: Example, reasoning_effort: str = "medium") -> Any:
+    """The openai-harmony Conversation for an example (the reference rendering's input)."""
+    import openai_harmony as oh
+
+    return oh.Conversation.from_messages(
+        _harmony_prefix(example, reasoning_effort) + _harmony_turns(example.messages)
+    )
+
+
+class HarmonyRenderer:
+    def __init__(self, reasoning_effort: str = "medium"):
+        import openai_harmony as oh
+
+        self.effort = reasoning_effort
+        self.enc = harmony_encoding()
+        self.config = oh.RenderConversationConfig(auto_drop_analysis=False)
+        self._prefix_cache: dict[str, list[int]] = {}
+
+    def full(self, example: Example) -> str:
+        """Harmony's rendering of the whole conversation in one call (the reference)."""
+        tokens = self.enc.render_conversation_for_training(
+            harmony_conversation(example, self.effort), self.config
+        )
+        return self.enc.decode_utf8(tokens)
+
+    def __call__(self, example: Example) -> str:
+        import openai_harmony as oh
+
+        instructions = [m.content for m in example.messages if m.role in ("system", "developer")]
+        key = json.dumps([instructions, tool_specs(example)], sort_keys=True)
+        turns = _harmony_turns(example.messages)
+        rest = (
+            self.enc.render_conversation_for_training(
+                oh.Conversation.from_messages(turns), self.config
+            )
+            if turns
+            else []
+        )
+        prefix = self._prefix_cache.get(key)
+        if prefix is None:
+            prefix_msgs = _harmony_prefix(example, self.effort)
+            prefix = self.enc.render_conversation_for_training(
+                oh.Conversation.from_messages(prefix_msgs), self.config
+            )
+            self._prefix_cache[key] = prefix
+            text = self.enc.decode_utf8(prefix + rest)
+            if text != self.full(example):  # never let the shortcut drift from harmony
+                raise WikikitError(
+                    "harmony prefix caching disagrees with openai-harmony's full rendering"
+                )
+            return text
+        return self.enc.decode_utf8(prefix + rest)
+
+
+# -------------------------------------------------------------------------------------- chatml
+
+
+def render_chatml(example: Example) -> str:
+    parts = []
+    for m in example.messages:
+        body = m.content
+        if m.role == "assistant":
+            if m.thinking:
+                body = f"<think>\n{m.thinking}\n</think>\n\n{body}"
+            for c in m.tool_calls:
+                call = json.dumps(
+                    {"name": c.name, "arguments": c.arguments}, ensure_ascii=False, sort_keys=True
+                )
+                body += f"\n<tool_call>\n{call}\n</tool_call>"
+        elif m.role == "tool":
+            body = f"<tool_response>\n{m.content}\n</tool_response>"
+        parts.append(f"<|im_start|>{m.role}\n{body}<|im_end|>\n")
+    return "".join(parts)
+
+
+def make_renderer(fmt: str, reasoning_effort: str = "medium"):
+    """A function Example -> training text for the given format."""
+    if fmt == "harmony":
+        return HarmonyRenderer(reasoning_effort)
+    if fmt == "chatml":
+        return render_chatml
+    if fmt == "messages":
+        return lambda ex: json.dumps(openai_messages(ex), ensure_ascii=False, sort_keys=True)
+    raise WikikitError(f"model.format: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
