@@ -6,7 +6,7 @@ Axolotl's `chat_template` dataset type reads (`field_thinking: thinking`).
 Harmony mapping (openai-harmony does the rendering):
 - system: SystemContent with the recipe's reasoning effort (no date, so output is stable);
 - developer: the Example's system and developer turns as instructions, plus the function tools
-  its assistant calls (described by `meta["tools"]`, else SemanticWiki's tool table, else
+  its assistant calls (described by `meta["tools"]`, else wikikit.semanticwiki_tools, else
   inferred from the arguments);
 - assistant: `thinking` -> analysis channel; content -> final channel, or a commentary
   preamble when the turn makes tool calls; each tool call -> commentary message
@@ -31,37 +31,6 @@ from wikikit.example import Example, Message
 
 FORMATS = ("harmony", "chatml", "messages")
 
-# SemanticWiki's tools (../shared/semanticwiki.md): what the model must learn to call.
-SEMANTICWIKI_TOOLS: dict[str, tuple[str, dict[str, Any]]] = {
-    "read_file": ("Read a file of the repository.", {"path": ("string", True)}),
-    "list_directory": ("List a directory of the repository.", {"path": ("string", True)}),
-    "directory_tree": (
-        "Show the directory tree under a path.",
-        {"path": ("string", True), "depth": ("number", False)},
-    ),
-    "search_codebase": (
-        "Search the codebase.",
-        {"query": ("string", True), "maxResults": ("number", False)},
-    ),
-    "write_wiki_page": (
-        "Write a wiki page (markdown without the H1 title).",
-        {
-            "pagePath": ("string", True),
-            "title": ("string", True),
-            "content": ("string", True),
-            "description": ("string", False),
-            "sources": ("array", False),
-        },
-    ),
-    "analyze_code_structure": (
-        "Analyze the structure of a source file.",
-        {"filePath": ("string", True)},
-    ),
-    "verify_wiki_completeness": ("Report wiki pages missing for broken internal links.", {}),
-    "list_wiki_pages": ("List the wiki pages written so far.", {}),
-}
-
-
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -74,6 +43,13 @@ def _json_type(value: Any) -> str:
     return "string"
 
 
+@lru_cache(maxsize=1)
+def _semanticwiki_tools() -> dict[str, dict[str, Any]]:
+    from wikikit.semanticwiki_tools import TOOLS
+
+    return {t["function"]["name"]: t["function"] for t in TOOLS}
+
+
 def tool_specs(example: Example) -> list[dict[str, Any]]:
     """OpenAI-style function tool specs for every tool the example's assistant calls."""
     declared = {
@@ -83,6 +59,7 @@ def tool_specs(example: Example) -> list[dict[str, Any]]:
     for m in example.messages:
         for c in m.tool_calls:
             names.setdefault(c.name, c.arguments)
+    known = _semanticwiki_tools()
     specs = []
     for name in sorted(names):
         if name in declared:
@@ -92,22 +69,8 @@ def tool_specs(example: Example) -> list[dict[str, Any]]:
                 "description": t.get("description", ""),
                 "parameters": t.get("parameters") or {"type": "object", "properties": {}},
             }
-        elif name in SEMANTICWIKI_TOOLS:
-            desc, params = SEMANTICWIKI_TOOLS[name]
-            props = {}
-            for p, (ty, _) in params.items():
-                props[p] = (
-                    {"type": ty, "items": {"type": "string"}} if ty == "array" else {"type": ty}
-                )
-            spec = {
-                "name": name,
-                "description": desc,
-                "parameters": {
-                    "type": "object",
-                    "properties": props,
-                    "required": [p for p, (_, req) in params.items() if req],
-                },
-            }
+        elif name in known:
+            spec = known[name]
         else:
             args = names[name]
             spec = {

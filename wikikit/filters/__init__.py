@@ -42,6 +42,12 @@ def reason_key(reason: str) -> str:
     return reason.split(" (", 1)[0]
 
 
+def _mermaid_filter_class() -> Any:
+    from wikikit.filters.mermaid import MermaidFilter
+
+    return MermaidFilter
+
+
 class MermaidCheck:
     """Runs the Mermaid issue's validator on examples that contain a mermaid block.
 
@@ -81,9 +87,7 @@ class MermaidCheck:
             return None
         try:
             if self._inner is None:
-                from wikikit.filters.mermaid import MermaidFilter
-
-                self._inner = MermaidFilter(self.mode)
+                self._inner = _mermaid_filter_class()(self.mode)
             return self._inner.check(example)
         except (ImportError, WikikitError) as exc:
             self._unavailable(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)

@@ -61,18 +61,23 @@ class RepoIndex:
         self.errors: list[str] = []
 
     def _open_all(self) -> dict[str, Any]:
-        from wikikit.repo import open_repo
+        from types import SimpleNamespace
+
+        # The traceability source's own opener: same path resolution, same clone cache.
+        from wikikit.sources.traceability import _open
 
         repos: dict[str, Any] = {}
         sources = (getattr(self.recipe, "data", {}) or {}).get("data", {}).get("sources", {}) or {}
         for name, cfg in sources.items():
-            for i, spec in enumerate((cfg or {}).get("repos") or []):
-                key_path = ("data", "sources", name, "repos", i)
+            cfg = cfg or {}
+            ctx = SimpleNamespace(
+                recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)
+            )
+            for i, spec in enumerate(cfg.get("repos") or []):
                 try:
-                    base_dir = self.recipe.resolve_path(".", key_path)
-                    repo = open_repo(spec, base_dir, self.cache_dir)
+                    repo = _open(spec, i, ctx, int(cfg.get("max_file_bytes", 1_000_000)))
                 except Exception as exc:  # a repo we cannot open is "unavailable", not fatal
-                    self.errors.append(f"{'.'.join(map(str, key_path))}: {exc}")
+                    self.errors.append(f"data.sources.{name}.repos.{i}: {exc}")
                     continue
                 for key in (repo.id, repo.name):
                     repos.setdefault(key, repo)
