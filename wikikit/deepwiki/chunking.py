@@ -15,11 +15,12 @@ from its own text, so each keeps exactly those it shows.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from wikikit.deepwiki.markdown import Block, join_blocks
-from wikikit.deepwiki.page import Page, refs_in
+from wikikit.deepwiki.page import Page, refs_in_prose
 from wikikit.errors import InputError
 from wikikit.example import Ref
 from wikikit.tokens import count_tokens, decode, encode
@@ -52,7 +53,8 @@ class Chunk:
 
     @property
     def refs(self) -> list[Ref]:
-        return refs_in(self.text)
+        prose = [Block("text", self.overlap, 0)] if self.overlap else []
+        return refs_in_prose(prose + self.blocks)
 
     @property
     def tokens(self) -> int:
@@ -102,10 +104,15 @@ def chunk_by_tokens(
     for block, n in sized:
         # Close before a heading once the chunk is well on its way: sections stay whole.
         near_target = size >= 0.6 * target and block.kind == "heading"
-        if current and (size + n > target or near_target):
+        if _has_content(current) and (size + n > target or near_target):
+            # Headings at the end belong to what follows them, not to this chunk.
+            carried: list[Block] = []
+            while current and current[-1].kind == "heading":
+                carried.insert(0, current.pop())
             chunks.append(Chunk(current, overlap))
             overlap = tail_text(current, overlap_tokens)
-            current, size = [], count_tokens(overlap) if overlap else 0
+            current = carried
+            size = count_tokens(overlap) + sum(count_tokens(b.text) for b in carried)
             target = draw_target(distribution, max_tokens, rng)
         current.append(block)
         size += n
@@ -123,24 +130,40 @@ def draw_target(distribution, max_tokens: int, rng: random.Random) -> int:
 
 
 def tail_text(blocks: list[Block], budget: int) -> str:
-    """The last ~`budget` tokens of prose (never the inside of a fenced block or a heading)."""
+    """Up to `budget` tokens from the end: whole blocks, then trailing lines or sentences of
+    prose. Never part of a fenced block, never a heading (the overlap is context, not a section).
+    """
     if budget <= 0:
         return ""
+    taken: list[str] = []
+    used = 0
     for b in reversed(blocks):
+        if b.kind == "heading":
+            break
+        n = count_tokens(b.text)
+        if used + n <= budget:
+            taken.insert(0, b.text.strip("\n"))
+            used += n
+            continue
         if b.kind == "text":
-            lines = b.text.strip("\n").split("\n")
-            taken: list[str] = []
-            used = 0
-            for line in reversed(lines):
-                n = count_tokens(line + "\n")
-                if used + n > budget and taken:
-                    break
-                taken.insert(0, line)
-                used += n
-            return "\n".join(taken).strip() if used <= budget * 1.5 else ""
-        if b.kind != "hr":
-            return ""
-    return ""
+            part = _tail_of_prose(b.text.strip("\n"), budget - used)
+            if part:
+                taken.insert(0, part)
+        break
+    return "\n\n".join(t for t in taken if t.strip()).strip()
+
+
+def _tail_of_prose(text: str, budget: int) -> str:
+    pieces = re.split(r"(?<=[.!?])\s+|\n", text)
+    taken: list[str] = []
+    used = 0
+    for piece in reversed(pieces):
+        n = count_tokens(piece + " ")
+        if used + n > budget:
+            break
+        taken.insert(0, piece)
+        used += n
+    return " ".join(taken).strip()
 
 
 def _split_oversized(blocks: list[Block], max_tokens: int) -> list[Block]:

@@ -49,7 +49,7 @@ class Section:
 
     @property
     def refs(self) -> list[Ref]:
-        return refs_in(self.text)
+        return refs_in_prose(self.blocks)
 
 
 @dataclass
@@ -82,7 +82,8 @@ class Page:
 
     @property
     def refs(self) -> list[Ref]:
-        return [r for s in self.sections for r in s.refs]
+        """Distinct references of the whole page, in order of first appearance."""
+        return list(dict.fromkeys(r for s in self.sections for r in s.refs))
 
 
 def refs_in(text: str) -> list[Ref]:
@@ -97,6 +98,12 @@ def refs_in(text: str) -> list[Ref]:
             seen.add(ref)
             out.append(ref)
     return out
+
+
+def refs_in_prose(blocks: list[Block]) -> list[Ref]:
+    """References made in the text, not inside code: `(session.py:314)` in a diagram label
+    names a line for the reader of the diagram but is no repo-relative source reference."""
+    return refs_in("\n\n".join(b.text for b in blocks if b.kind == "text"))
 
 
 def parse_page(markdown: str, url: str | None = None) -> Page:
