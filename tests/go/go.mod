@@ -1,0 +1,3 @@
+module wikikit/tests/go
+
+go 1.19
