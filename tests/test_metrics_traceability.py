@@ -126,3 +126,8 @@ def test_corpus_ratio_is_micro_averaged() -> None:
 )
 def test_final_text(output: str, expected: str) -> None:
     assert final_text(output) == expected
+
+
+def test_heading_only_sections_are_not_units() -> None:
+    answer = "# Overview\n\n## JwtProvider\n\n`JwtProvider` signs.\n\n**Source:** [`src/auth/jwt.py:3-3`](x)\n"
+    assert score_traceability(answer, FILES).traceability == (1, 1)

@@ -116,8 +116,7 @@ def units(text: str) -> list[tuple[int, int]]:
         bounds = [0] + [m.end() for m in re.finditer(r"\n\s*\n", text)] + [len(text)]
     spans = []
     for a, b in zip(bounds, bounds[1:], strict=False):
-        body = _HEADING.sub("", text[a:b]) if starts else text[a:b]
-        body = re.sub(r"^#{1,6}\s.*$", "", body, flags=re.M)
+        body = re.sub(r"^#{1,6}\s.*$", "", text[a:b], flags=re.M)
         if re.search(r"[A-Za-z]{3,}", body):
             spans.append((a, b))
     return spans
