@@ -193,7 +193,7 @@ _C_NAME_TYPES = frozenset(
 _IDENT_RE = re.compile(r"[A-Za-z_$][\w$]*")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parser(language: str, tsx: bool) -> Any:
     key = "tsx" if tsx and language == "typescript" else language
     if key not in _GRAMMARS:
@@ -320,13 +320,11 @@ class _TreeSitterExtractor:
         if decl is None:
             return None, "function", parent
         if decl.type == "qualified_identifier":
-            # `int Widget::size()` → name size, parent Widget
-            scope = decl.child_by_field_name("scope")
-            name = decl.child_by_field_name("name")
-            text = self._text(name) if name is not None else self._text(decl).split("::")[-1]
-            if parent is None and scope is not None:
-                parent = self._text(scope)
-            return text, "function", parent
+            # `int ns::Widget::size()` → name size, parent Widget (the enclosing class)
+            parts = [p.strip() for p in self._text(decl).split("::")]
+            if parent is None and len(parts) > 1 and parts[-2]:
+                parent = parts[-2]
+            return parts[-1], "function", parent
         return self._text(decl), "function", parent
 
     def _anchor(self, node: Any) -> Any:
@@ -334,9 +332,15 @@ class _TreeSitterExtractor:
         anchor = node
         if node.type == "variable_declarator" and node.parent is not None:
             anchor = node.parent  # lexical_declaration / variable_declaration
-        if self.language == "go" and node.type == "type_spec" and node.parent is not None:
-            if node.parent.type == "type_declaration" and node.parent.named_child_count == 1:
-                anchor = node.parent
+        parent = node.parent
+        if (
+            self.language == "go"
+            and node.type == "type_spec"
+            and parent is not None
+            and parent.type == "type_declaration"
+            and parent.named_child_count == 1
+        ):
+            anchor = parent
         while anchor.parent is not None and anchor.parent.type in _WRAPPERS:
             anchor = anchor.parent
         return anchor

@@ -256,9 +256,12 @@ class _Builder:
 
     def _where_is(self, fc: _FileContext, sym: Symbol) -> Example | None:
         rng = self._rng(fc.rel, "where_is", sym.qualname, sym.start)
-        pad_before, pad_after = rng.randint(0, 25), rng.randint(0, 25)
+        # Context around the symbol, never so much that the symbol itself is cut off.
+        budget = MAX_PROMPT_LINES - sym.line_count
+        pad_before = min(rng.randint(0, 25), budget)
+        pad_after = min(rng.randint(0, 25), budget - pad_before)
         lo = max(1, sym.start - pad_before)
-        hi = min(len(fc.lines), sym.end + pad_after, lo + MAX_PROMPT_LINES - 1)
+        hi = min(len(fc.lines), sym.end + pad_after)
         label = (
             f"`{sym.qualname}`" if rng.random() < 0.5 else f"the {_describe_kind(sym)} `{sym.name}`"
         )
@@ -296,7 +299,9 @@ class _Builder:
         parts.append(format_source_ref(ref.path, ref.start, ref.end))
         parts.append(fenced(fc.snippet(sym.start, sym.end), fc.lang))
         answer = "\n\n".join(parts)
-        return self._example("where_is", fc, [ref], user, answer, key=(sym.qualname, sym.start))
+        return self._example(
+            "where_is", fc, [ref], user, answer, key=(sym.qualname, sym.start), shown=(lo, hi)
+        )
 
     def _document(self, fc: _FileContext, sym: Symbol) -> Example | None:
         rng = self._rng(fc.rel, "document", sym.qualname, sym.start)
@@ -363,7 +368,13 @@ class _Builder:
             parts.append("\n".join(items))
         answer = "\n\n".join(parts)
         return self._example(
-            "document_component", fc, refs, user, answer, key=(sym.qualname, sym.start)
+            "document_component",
+            fc,
+            refs,
+            user,
+            answer,
+            key=(sym.qualname, sym.start),
+            shown=(lo, hi),
         )
 
     def _add_refs(self, fc: _FileContext, group: list[Symbol]) -> Example | None:
@@ -399,13 +410,24 @@ class _Builder:
         )
         answer = "\n\n".join(referenced_sections)
         key = tuple((s.qualname, s.start) for s in group)
-        return self._example("add_refs", fc, refs, user, answer, key=key)
+        return self._example("add_refs", fc, refs, user, answer, key=key, shown=(lo, hi))
 
     # -- verification and assembly ---------------------------------------------------------
 
     def _example(
-        self, task: str, fc: _FileContext, refs: list[_Ref], user: str, answer: str, key: Any
+        self,
+        task: str,
+        fc: _FileContext,
+        refs: list[_Ref],
+        user: str,
+        answer: str,
+        key: Any,
+        shown: tuple[int, int],
     ) -> Example | None:
+        # A reference must point at lines the prompt shows, or the model learns to guess.
+        if any(r.path != fc.rel or r.start < shown[0] or r.end > shown[1] for r in refs):
+            self.stats["ref_not_shown"] += 1
+            return None
         for r in refs:
             reason = verify_ref(self.repo, r.path, r.start, r.end, r.symbol)
             if reason is not None:
