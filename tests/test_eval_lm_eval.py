@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from openai_stub import StubServer
 
 ROOT = Path(__file__).resolve().parents[1]
