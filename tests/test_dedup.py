@@ -17,13 +17,22 @@ def _stdlib_docs(limit: int = 360) -> list[str]:
     docs: list[str] = []
     seen: set[str] = set()
     for name in sorted(sys.stdlib_module_names):
-        if name.startswith("_") or name in ("antigravity", "this", "idlelib", "turtledemo", "tkinter", "turtle"):
+        if name.startswith("_") or name in (
+            "antigravity",
+            "this",
+            "idlelib",
+            "turtledemo",
+            "tkinter",
+            "turtle",
+        ):
             continue
         try:
             mod = importlib.import_module(name)
         except Exception:
             continue
-        objs = [mod] + [o for _, o in sorted(vars(mod).items()) if inspect.isclass(o) or inspect.isfunction(o)]
+        objs = [mod] + [
+            o for _, o in sorted(vars(mod).items()) if inspect.isclass(o) or inspect.isfunction(o)
+        ]
         for cls in [o for o in objs if inspect.isclass(o)]:
             objs += [f for _, f in sorted(vars(cls).items()) if inspect.isfunction(f)]
         for o in objs:
@@ -31,6 +40,7 @@ def _stdlib_docs(limit: int = 360) -> list[str]:
             if d and len(d.split()) >= 80 and d not in seen:
                 seen.add(d)
                 docs.append(" ".join(d.split()[:300]))
+
     # The stdlib itself has near-copies (pickle.load vs Unpickler): keep only texts that share
     # under 20% of word 3-grams with every text kept before them, so "unrelated" is true.
     def grams(t):
@@ -81,7 +91,10 @@ def planted():
 def _figures(texts, n_unrelated, planted_kind, **cfg):
     r = dedup(texts, **cfg)
     kept = set(r.kept)
-    found = {k: sum(1 for i, kind in planted_kind.items() if kind == k and i not in kept) for k in ("exact", "edit")}
+    found = {
+        k: sum(1 for i, kind in planted_kind.items() if kind == k and i not in kept)
+        for k in ("exact", "edit")
+    }
     total = {k: sum(1 for kind in planted_kind.values() if kind == k) for k in ("exact", "edit")}
     recall = (found["exact"] + found["edit"]) / len(planted_kind)
     unrelated_removed = sum(1 for i in range(n_unrelated) if i not in kept)
@@ -90,7 +103,9 @@ def _figures(texts, n_unrelated, planted_kind, **cfg):
 
 def test_planted_near_duplicates_are_found_with_the_defaults(planted):
     texts, n_unrelated, planted_kind, _ = planted
-    r, recall, found, total, unrelated_removed = _figures(texts, n_unrelated, planted_kind, **DEFAULTS)
+    r, recall, found, total, unrelated_removed = _figures(
+        texts, n_unrelated, planted_kind, **DEFAULTS
+    )
     print(
         f"\ndedup defaults {DEFAULTS}: {len(texts)} texts, recall {recall:.3f} "
         f"(exact {found['exact']}/{total['exact']}, edited {found['edit']}/{total['edit']}), "
@@ -112,19 +127,25 @@ def test_figures_for_stricter_settings(planted):
     _, recall, found, total, unrelated_removed = _figures(
         texts, n_unrelated, planted_kind, threshold=0.8, num_perm=128, shingle=5
     )
-    print(f"\ndedup threshold 0.8 shingle 5: recall {recall:.3f}, unrelated removed {unrelated_removed}")
+    print(
+        f"\ndedup threshold 0.8 shingle 5: recall {recall:.3f}, unrelated removed {unrelated_removed}"
+    )
     assert found["exact"] == total["exact"]  # exact copies are always caught by hash
     assert unrelated_removed == 0
 
 
 def test_dedup_is_deterministic_and_keeps_first():
-    texts = ["Alpha beta gamma delta epsilon zeta eta theta iota kappa."] * 3 + ["Something else entirely here."]
+    texts = ["Alpha beta gamma delta epsilon zeta eta theta iota kappa."] * 3 + [
+        "Something else entirely here."
+    ]
     a = dedup(texts, **DEFAULTS)
     b = dedup(texts, **DEFAULTS)
     assert a.kept == b.kept == [0, 3]
     assert a.clusters == {0: [1, 2]}
     # Case and punctuation do not make a copy unique.
-    assert dedup(["Hello, World! again and again", "hello world again AND again"], **DEFAULTS).kept == [0]
+    assert dedup(
+        ["Hello, World! again and again", "hello world again AND again"], **DEFAULTS
+    ).kept == [0]
     assert dedup(texts, method="none").kept == [0, 1, 2, 3]
     report = a.report(["a", "b", "c", "d"])
     assert report["largest_clusters"] == [{"kept": "a", "removed": ["b", "c"]}]

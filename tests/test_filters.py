@@ -80,7 +80,9 @@ def _git_repo(tmp_path: Path) -> Path:
 def test_verify_refs_against_a_real_repo(tmp_path):
     from wikikit.repo import open_repo
 
-    repo = open_repo({"path": str(_git_repo(tmp_path)), "name": "proj"}, tmp_path, tmp_path / "cache")
+    repo = open_repo(
+        {"path": str(_git_repo(tmp_path)), "name": "proj"}, tmp_path, tmp_path / "cache"
+    )
     index = RepoIndex(SimpleNamespace(data={}), tmp_path / "cache")
     index.add(repo)
     f = VerifyRefsFilter(index)
@@ -164,13 +166,28 @@ def test_mermaid_check_delegates_to_the_validator(monkeypatch):
 def test_build_filters_follows_the_recipe():
     ctx = SimpleNamespace(recipe=SimpleNamespace(data={}), cache_dir=Path("/nonexistent"))
     names = [f.name for f in build_filters({}, ctx)]
-    assert names == ["scrub_secrets", "min_chars", "markdown", "require_refs", "verify_refs", "mermaid"]
+    assert names == [
+        "scrub_secrets",
+        "min_chars",
+        "markdown",
+        "require_refs",
+        "verify_refs",
+        "mermaid",
+    ]
     assert DEFAULTS["min_chars"] == 200
     names = [
         f.name
         for f in build_filters(
-            {"scrub_secrets": False, "min_chars": 0, "max_chars": 9000, "markdown": False,
-             "require_refs": False, "verify_refs": False, "mermaid": "ignore", "max_tokens": 4096},
+            {
+                "scrub_secrets": False,
+                "min_chars": 0,
+                "max_chars": 9000,
+                "markdown": False,
+                "require_refs": False,
+                "verify_refs": False,
+                "mermaid": "ignore",
+                "max_tokens": 4096,
+            },
             ctx,
         )
     ]

@@ -15,7 +15,11 @@ WEIGHTS = {"real": 0.40, "synthetic": 0.50, "traceability": 0.10}
 
 
 def test_40_50_10_of_1000_is_exact_when_supply_allows():
-    pools = {"real": list(range(900)), "synthetic": list(range(2000)), "traceability": list(range(150))}
+    pools = {
+        "real": list(range(900)),
+        "synthetic": list(range(2000)),
+        "traceability": list(range(150)),
+    }
     r = mix(pools, WEIGHTS, 1000, seed=42)
     assert r.actual == {"real": 400, "synthetic": 500, "traceability": 100}
     assert r.shortfalls == {}
@@ -25,7 +29,11 @@ def test_40_50_10_of_1000_is_exact_when_supply_allows():
 
 
 def test_shortfall_is_reported_and_strict_fails():
-    pools = {"real": list(range(900)), "synthetic": list(range(2000)), "traceability": list(range(37))}
+    pools = {
+        "real": list(range(900)),
+        "synthetic": list(range(2000)),
+        "traceability": list(range(37)),
+    }
     r = mix(pools, WEIGHTS, 1000, seed=1)
     print("\nshort supply report:", r.report())
     assert r.actual == {"real": 400, "synthetic": 500, "traceability": 37}
@@ -52,20 +60,41 @@ class Item:
 
 
 def test_stratified_split_follows_fractions_in_every_stratum():
-    items = [Item(lang, cat, None) for lang in ("python", "go") for cat in ("qa", "component") for _ in range(200)]
-    parts = split(items, {"train": 0.9, "validation": 0.05, "test": 0.05}, seed=3, stratify=["language", "category"])
+    items = [
+        Item(lang, cat, None)
+        for lang in ("python", "go")
+        for cat in ("qa", "component")
+        for _ in range(200)
+    ]
+    parts = split(
+        items,
+        {"train": 0.9, "validation": 0.05, "test": 0.05},
+        seed=3,
+        stratify=["language", "category"],
+    )
     assert sorted(i for p in parts.values() for i in p) == list(range(len(items)))
     assert [len(parts[s]) for s in ("train", "validation", "test")] == [720, 40, 40]
     for s, frac in (("train", 0.9), ("validation", 0.05), ("test", 0.05)):
         per = Counter((items[i].language, items[i].category) for i in parts[s])
         for stratum in per:
             assert abs(per[stratum] - frac * 200) <= 1
-    assert parts == split(items, {"train": 0.9, "validation": 0.05, "test": 0.05}, seed=3, stratify=["language", "category"])
+    assert parts == split(
+        items,
+        {"train": 0.9, "validation": 0.05, "test": 0.05},
+        seed=3,
+        stratify=["language", "category"],
+    )
 
 
 def test_grouped_split_never_straddles_a_repo():
     items = [Item("python", "qa", f"repo{r}@c") for r in range(40) for _ in range(5 + r % 7)]
-    parts = split(items, {"train": 0.8, "validation": 0.1, "test": 0.1}, seed=5, stratify=["category"], group_by="repo")
+    parts = split(
+        items,
+        {"train": 0.8, "validation": 0.1, "test": 0.1},
+        seed=5,
+        stratify=["category"],
+        group_by="repo",
+    )
     where = {}
     for s, idx in parts.items():
         for i in idx:

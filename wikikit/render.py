@@ -31,6 +31,7 @@ from wikikit.example import Example, Message
 
 FORMATS = ("harmony", "chatml", "messages")
 
+
 def _json_type(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"

@@ -1,0 +1,96 @@
+"""An independent harmony rendering of an OpenAI-style row, written from harmony's docs.
+
+Tests compare the data stage's `text` with this, so the stage's mapping and its prefix cache
+are checked against openai-harmony itself, not against their own code.
+"""
+
+from __future__ import annotations
+
+import json
+
+import openai_harmony as oh  # noqa: E402
+
+import wikikit  # noqa: F401  (offline vocab)
+
+ENC = oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
+EFFORT = {
+    "low": oh.ReasoningEffort.LOW,
+    "medium": oh.ReasoningEffort.MEDIUM,
+    "high": oh.ReasoningEffort.HIGH,
+}
+
+
+def harmony_text(
+    messages: list[dict], tools: list[dict] | None = None, effort: str = "medium"
+) -> str:
+    convo = [
+        oh.Message.from_role_and_content(
+            oh.Role.SYSTEM, oh.SystemContent.new().with_reasoning_effort(EFFORT[effort])
+        )
+    ]
+    instructions = "\n\n".join(
+        m["content"] for m in messages if m["role"] in ("system", "developer") and m["content"]
+    )
+    if instructions or tools:
+        dev = oh.DeveloperContent.new()
+        if instructions:
+            dev = dev.with_instructions(instructions)
+        if tools:
+            dev = dev.with_function_tools(
+                [
+                    oh.ToolDescription.new(
+                        t["function"]["name"],
+                        t["function"]["description"],
+                        t["function"]["parameters"],
+                    )
+                    for t in tools
+                ]
+            )
+        convo.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, dev))
+    for m in messages:
+        role = m["role"]
+        if role == "user":
+            convo.append(oh.Message.from_role_and_content(oh.Role.USER, m["content"]))
+        elif role == "tool":
+            convo.append(
+                oh.Message.from_author_and_content(
+                    oh.Author.new(oh.Role.TOOL, f"functions.{m['name']}"), m["content"]
+                )
+                .with_channel("commentary")
+                .with_recipient("assistant")
+            )
+        elif role == "assistant":
+            if m.get("thinking"):
+                convo.append(
+                    oh.Message.from_role_and_content(oh.Role.ASSISTANT, m["thinking"]).with_channel(
+                        "analysis"
+                    )
+                )
+            calls = m.get("tool_calls") or []
+            if calls:
+                if m["content"]:
+                    convo.append(
+                        oh.Message.from_role_and_content(
+                            oh.Role.ASSISTANT, m["content"]
+                        ).with_channel("commentary")
+                    )
+                for c in calls:
+                    convo.append(
+                        oh.Message.from_role_and_content(
+                            oh.Role.ASSISTANT,
+                            json.dumps(c["function"]["arguments"], ensure_ascii=False),
+                        )
+                        .with_channel("commentary")
+                        .with_recipient(f"functions.{c['function']['name']}")
+                        .with_content_type("<|constrain|>json")
+                    )
+            elif m["content"] or not m.get("thinking"):
+                convo.append(
+                    oh.Message.from_role_and_content(oh.Role.ASSISTANT, m["content"]).with_channel(
+                        "final"
+                    )
+                )
+    tokens = ENC.render_conversation_for_training(
+        oh.Conversation.from_messages(convo), oh.RenderConversationConfig(auto_drop_analysis=False)
+    )
+    return ENC.decode_utf8(tokens)

@@ -1,0 +1,285 @@
+"""The data stage end to end (without the runner): jsonl sources -> files on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from harmony_reference import harmony_text
+
+from wikikit.errors import StageNotImplemented, WikikitError
+from wikikit.stage import StageContext
+
+TOPICS = [
+    "parser",
+    "scheduler",
+    "cache",
+    "router",
+    "storage",
+    "auth",
+    "metrics",
+    "plugin",
+    "queue",
+    "config",
+]
+
+
+class RecipeStandIn:
+    """What the data stage needs of a Recipe: .data, .resolve_path, .secret."""
+
+    def __init__(self, data: dict, base: Path):
+        self.data = data
+        self.path = base / "recipe.yaml"
+        self._base = base
+
+    def resolve_path(self, value, key_path):
+        p = Path(value)
+        return p if p.is_absolute() else (self._base / p).resolve()
+
+    def secret(self, key_path):
+        return None
+
+
+WORDS = [
+    "request",
+    "worker",
+    "queue",
+    "retry",
+    "cache",
+    "token",
+    "session",
+    "handler",
+    "router",
+    "schema",
+    "index",
+    "batch",
+    "stream",
+    "buffer",
+    "lock",
+    "shard",
+    "replica",
+    "ledger",
+    "invoice",
+    "tenant",
+    "policy",
+    "quota",
+    "budget",
+    "trace",
+    "span",
+    "metric",
+    "alert",
+    "probe",
+    "bucket",
+    "window",
+    "cursor",
+    "page",
+    "offset",
+    "checksum",
+    "digest",
+    "cipher",
+    "nonce",
+    "socket",
+    "frame",
+    "packet",
+]
+
+
+def _prose(seed: int, n: int = 60) -> str:
+    rng = random.Random(seed)  # unrelated texts: dedup must keep every one of them
+    return " ".join(rng.choice(WORDS) for _ in range(n)) + "."
+
+
+def _answer(topic: str, i: int) -> str:
+    return (
+        f"## The {topic} component ({i})\n\n{_prose(i)}\n\n"
+        f"**Source:** [`src/{topic}/mod{i}.py:{i + 1}-{i + 20}`](src/{topic}/mod{i}.py#L{i + 1}-L{i + 20})\n"
+    )
+
+
+def _write_sources(base: Path) -> None:
+    real = []
+    for i in range(60):
+        topic = TOPICS[i % len(TOPICS)]
+        real.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"Document the {topic} component {i}."},
+                    {
+                        "role": "assistant",
+                        "content": _answer(topic, i),
+                        "thinking": f"Read mod{i} first.",
+                    },
+                ],
+                "category": "component",
+                "language": ["python", "go"][i % 2],
+                "repo": f"proj{i % 20}",
+            }
+        )
+    real.append(real[3])  # an exact copy: dedup removes it
+    bad = "this line is not JSON"
+    (base / "real.jsonl").write_text("\n".join([json.dumps(r) for r in real] + [bad]) + "\n")
+    qa = []
+    for i in range(40):
+        qa.append(
+            {
+                "question": f"Where is the retry policy of service {i} configured?",
+                "thinking_trace": "Look for the retry settings.",
+                "answer": f"Service {i}: {_prose(1000 + i)} Contact owner{i}@corp-internal.io for changes.",
+                "category": "qa",
+                "repo": f"proj{i % 20}",
+            }
+        )
+    qa.append({"question": "Short?", "answer": "Too short.", "category": "qa"})
+    (base / "qa.jsonl").write_text("\n".join(json.dumps(r) for r in qa) + "\n")
+
+
+def _recipe(base: Path, **data_overrides) -> RecipeStandIn:
+    data = {
+        "wikikit": 1,
+        "name": "stage-test",
+        "seed": 11,
+        "model": {"base": "tiny-gpt-oss", "format": "harmony"},
+        "data": {
+            "size": 50,
+            "mix": {
+                "real": {"weight": 0.6, "sources": ["docs"]},
+                "qa": {"weight": 0.4, "sources": ["answers"]},
+            },
+            "sources": {
+                "docs": {"kind": "jsonl", "paths": ["real.jsonl"]},
+                "answers": {"kind": "jsonl", "paths": ["qa.jsonl"]},
+            },
+            "quality": {"min_chars": 200, "mermaid": "ignore"},
+            "split": {
+                "train": 0.8,
+                "validation": 0.1,
+                "test": 0.1,
+                "stratify": ["category"],
+                "group_by": "repo",
+            },
+        },
+    }
+    data["data"].update(data_overrides)
+    return RecipeStandIn(data, base)
+
+
+def _run(recipe: RecipeStandIn, run_dir: Path):
+    from wikikit.data import run_stage
+
+    ctx = StageContext(
+        recipe=recipe,
+        stage="data",
+        run_dir=run_dir,
+        out_dir=run_dir / "data",
+        cache_dir=run_dir / "cache" / "data",
+    )
+    return ctx, run_stage(ctx)
+
+
+@pytest.fixture(scope="module")
+def stage_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("recipe")
+    _write_sources(base)
+    recipe = _recipe(base)
+    ctx, result = _run(recipe, tmp_path_factory.mktemp("run1"))
+    return base, recipe, ctx, result
+
+
+def test_outputs_counts_and_quality_report(stage_run):
+    _, _, ctx, result = stage_run
+    assert set(result.outputs) >= {
+        "train.jsonl",
+        "validation.jsonl",
+        "test.jsonl",
+        "README.md",
+        "quality.json",
+    }
+    q = json.loads((ctx.out_dir / "quality.json").read_text())
+    assert q["sources"]["docs"]["generated"] == 61 and q["sources"]["answers"]["generated"] == 41
+    assert q["source_stats"]["docs"]["malformed"] == 1
+    assert q["filters"]["min_chars"]["dropped"] == {"answers": {"too_short": 1}}
+    assert q["filters"]["scrub_secrets"]["noted"]["email"] >= 40  # owner{i}@corp-internal.io
+    assert q["dedup"]["exact_removed"] >= 1
+    assert q["mix"]["planned"] == {"real": 30, "qa": 20}
+    assert q["mix"]["actual"] == {"real": 30, "qa": 20} and q["mix"]["shortfalls"] == {}
+    total = result.counts["train"] + result.counts["validation"] + result.counts["test"]
+    assert total == 50 - result.counts["decontaminated"]
+    card = (ctx.out_dir / "README.md").read_text()
+    assert card.startswith("---\n") and "configs:" in card and "| qa |" in card and "median" in card
+
+
+def test_jsonl_loads_with_datasets_and_text_is_harmony(stage_run):
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    _, _, ctx, result = stage_run
+    files = {
+        s: str(ctx.out_dir / f"{s}.jsonl")
+        for s in ("train", "validation", "test")
+        if result.counts[s]
+    }
+    ds = datasets.load_dataset("json", data_files=files, cache_dir=str(ctx.run_dir / "hf-cache"))
+    assert ds["train"].num_rows == result.counts["train"]
+    assert set(ds["train"].column_names) >= {
+        "messages",
+        "text",
+        "source",
+        "category",
+        "language",
+        "refs",
+        "id",
+        "repo",
+    }
+    for split in files:
+        for line in Path(files[split]).read_text().splitlines():
+            row = json.loads(line)
+            assert row["text"] == harmony_text(row["messages"], row.get("tools")), row["id"]
+            assert "@corp-internal.io" not in row["text"]
+
+
+def test_grouped_split_keeps_repos_apart(stage_run):
+    _, _, ctx, _ = stage_run
+    where: dict[str, str] = {}
+    for split in ("train", "validation", "test"):
+        for line in (ctx.out_dir / f"{split}.jsonl").read_text().splitlines():
+            repo = json.loads(line)["repo"]
+            assert where.setdefault(repo, split) == split
+
+
+def test_second_run_from_scratch_is_byte_identical(stage_run, tmp_path):
+    base, recipe, ctx, result = stage_run
+    ctx2, result2 = _run(recipe, tmp_path)
+    assert result2.outputs == result.outputs
+    for rel in result.outputs:
+        assert (ctx2.out_dir / rel).read_bytes() == (ctx.out_dir / rel).read_bytes(), rel
+
+
+def test_short_supply_is_reported_and_strict_fails(stage_run, tmp_path):
+    base, _, _, _ = stage_run
+    ctx, result = _run(_recipe(base, size=200), tmp_path / "a")
+    q = json.loads((ctx.out_dir / "quality.json").read_text())
+    assert q["mix"]["planned"] == {"real": 120, "qa": 80}
+    assert q["mix"]["shortfalls"]["real"] == 120 - q["mix"]["available"]["real"]
+    with pytest.raises(WikikitError, match="data.strict"):
+        _run(_recipe(base, size=200, strict=True), tmp_path / "b")
+
+
+def test_unimplemented_source_kind_fails_the_run(stage_run, tmp_path, monkeypatch):
+    import wikikit.sources as sources
+
+    base, _, _, _ = stage_run
+    monkeypatch.setitem(sources.SOURCE_MODULES, "jsonl", "wikikit.sources.no_such_module")
+    with pytest.raises(StageNotImplemented):
+        _run(_recipe(base), tmp_path)
+
+
+def test_plan_lists_quotas(stage_run):
+    from wikikit.data import plan
+
+    _, recipe, ctx, _ = stage_run
+    lines = plan(ctx)
+    assert any("bucket real" in line and "30 examples" in line for line in lines)

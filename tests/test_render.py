@@ -1,0 +1,111 @@
+"""Rendering: harmony equals openai-harmony's own rendering; chatml and messages shapes."""
+
+from __future__ import annotations
+
+import json
+
+from harmony_reference import harmony_text
+
+from wikikit.example import Example, Message, ToolCall
+from wikikit.render import HarmonyRenderer, make_renderer, openai_messages, openai_tools
+
+
+def _examples() -> list[Example]:
+    plain = Example(
+        "a",
+        [Message("user", "Where is parse implemented?"), Message("assistant", "In `src/a.py`.")],
+        "t",
+        "qa",
+    )
+    thinking = Example(
+        "b",
+        [
+            Message("system", "You write architectural wikis."),
+            Message("user", "Document the parser."),
+            Message("assistant", "## Parser\n\nIt parses.", thinking="Look at the parser first."),
+        ],
+        "t",
+        "component",
+    )
+    tools = Example(
+        "c",
+        [
+            Message("user", "Write the overview page."),
+            Message(
+                "assistant",
+                "",
+                thinking="Read the README.",
+                tool_calls=[ToolCall("read_file", {"path": "README.md"})],
+            ),
+            Message("tool", '{"content": "# Demo"}', name="read_file"),
+            Message(
+                "assistant",
+                "Reading more.",
+                tool_calls=[ToolCall("search_codebase", {"query": "main", "maxResults": 5})],
+            ),
+            Message("tool", "src/main.py:1", name="search_codebase"),
+            Message("assistant", "Done: the overview is written.", thinking="Enough context."),
+        ],
+        "t",
+        "tool_use",
+    )
+    multi = Example(
+        "d",
+        [
+            Message("user", "Hi"),
+            Message("assistant", "Hello."),
+            Message("user", "More?"),
+            Message("assistant", "Yes.", thinking="sure"),
+        ],
+        "t",
+        "multi_turn",
+    )
+    return [plain, thinking, tools, multi]
+
+
+def test_harmony_text_equals_openai_harmony_rendering():
+    render = HarmonyRenderer("medium")
+    for _ in range(2):  # the second pass uses the cached prefixes
+        for ex in _examples():
+            tools = openai_tools(ex) or None
+            assert render(ex) == harmony_text(openai_messages(ex), tools), ex.id
+
+
+def test_harmony_shape_of_thinking_and_tool_calls():
+    text = HarmonyRenderer("high")(_examples()[2])
+    assert "Reasoning: high" in text
+    assert "<|channel|>analysis<|message|>Read the README.<|end|>" in text
+    assert (
+        '<|start|>assistant to=functions.read_file<|channel|>commentary <|constrain|>json<|message|>{"path": "README.md"}<|call|>'
+        in text
+    )
+    assert (
+        '<|start|>functions.read_file to=assistant<|channel|>commentary<|message|>{"content": "# Demo"}<|end|>'
+        in text
+    )
+    assert "type search_codebase" in text  # SemanticWiki's tool is declared to the model
+    assert text.endswith("<|channel|>final<|message|>Done: the overview is written.<|return|>")
+
+
+def test_messages_rows_are_openai_style():
+    ex = _examples()[2]
+    msgs = openai_messages(ex)
+    assert msgs[1]["thinking"] == "Read the README."
+    assert msgs[1]["tool_calls"] == [
+        {"type": "function", "function": {"name": "read_file", "arguments": {"path": "README.md"}}}
+    ]
+    assert msgs[2] == {"role": "tool", "content": '{"content": "# Demo"}', "name": "read_file"}
+    assert json.loads(make_renderer("messages")(ex)) == msgs
+
+
+def test_chatml():
+    text = make_renderer("chatml")(_examples()[1])
+    assert text.startswith("<|im_start|>system\nYou write architectural wikis.<|im_end|>\n")
+    assert (
+        "<|im_start|>assistant\n<think>\nLook at the parser first.\n</think>\n\n## Parser" in text
+    )
+    tool_text = make_renderer("chatml")(_examples()[2])
+    assert (
+        '<tool_call>\n{"arguments": {"path": "README.md"}, "name": "read_file"}\n</tool_call>'
+        in tool_text
+    )
