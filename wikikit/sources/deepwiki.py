@@ -152,10 +152,11 @@ def examples_from_pages(
         by_repo.setdefault(repo, []).append(page)
     for repo, repo_pages in by_repo.items():
         blocks = []
-        owner: list[Page] = []  # the page each block came from
-        for page in repo_pages:
-            blocks.extend(page.blocks)
-            owner.extend([page] * len(page.blocks))
+        owner: list[int] = []  # index of the page each block came from
+        for n, page in enumerate(repo_pages):
+            page_blocks = page.blocks  # built on each access: take them once
+            blocks.extend(page_blocks)
+            owner.extend([n] * len(page_blocks))
         rng = random.Random(f"{seed}:{repo}")
         chunks = chunk_by_tokens(
             blocks,
@@ -164,9 +165,12 @@ def examples_from_pages(
             overlap_tokens=int(chunking.get("overlap_tokens", 200)),
             rng=rng,
         )
-        origin = {id(b): p for b, p in zip(blocks, owner, strict=True)}
+        origin = {id(b): n for b, n in zip(blocks, owner, strict=True)}
         for i, chunk in enumerate(chunks):
-            covered = list(dict.fromkeys(origin[id(b)] for b in chunk.blocks if id(b) in origin))
+            covered = [
+                repo_pages[n]
+                for n in sorted({origin[id(b)] for b in chunk.blocks if id(b) in origin})
+            ]
             yield chunk_example(repo, covered or repo_pages[:1], chunk, i, strategy)
 
 

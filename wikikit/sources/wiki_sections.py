@@ -52,9 +52,19 @@ DEFAULT_CATEGORIES = ("architecture", "component", "data_flow")
 NON_CODE_LANGUAGES = {"markdown", "json", "yaml", "toml"}
 
 
+GENERIC_HEADING = re.compile(
+    r"^(?:\d+[.)]?\s*)?(?:introduction|intro|summary|details?|description|background|notes?|key concepts|how it works)$",
+    re.I,
+)
+
+
 def categorize(heading: str, page_title: str = "") -> str | None:
-    """The category of a section, from its heading, else its page title; None if neither says."""
-    for text in (heading, page_title):
+    """The category of a section from its heading; a generic heading ("Summary", "Details", or
+    the page's own title) takes its page's category; None when nothing says (e.g. "Credits")."""
+    texts = [heading]
+    if not heading or heading == page_title or GENERIC_HEADING.match(heading.strip()):
+        texts.append(page_title)
+    for text in texts:
         for category, pattern in CATEGORY_RULES:
             if text and pattern.search(text):
                 return category
