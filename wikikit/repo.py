@@ -190,7 +190,8 @@ class Repo:
         self.max_file_bytes = max_file_bytes
         self.stats: Counter = Counter()
         self._files: list[str] | None = None
-        self._text: dict[str, str] = {}  # small LRU: insertion order, oldest evicted
+        self._text: dict[str, str] = {}  # small cache: insertion order, oldest evicted
+        self._lines: dict[str, list[str]] = {}
         self._replaced: set[str] = set()
 
     @property
@@ -317,13 +318,22 @@ class Repo:
         # Same line breaks as Python's ast and editors: \r\n and lone \r end a line.
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         if len(self._text) >= _LINES_CACHE_SIZE:
-            self._text.pop(next(iter(self._text)))
+            oldest = next(iter(self._text))
+            self._text.pop(oldest)
+            self._lines.pop(oldest, None)
         self._text[rel] = text
         return text
 
     def lines(self, rel: str) -> list[str]:
-        """The file's lines without newline characters; line N is `lines(rel)[N - 1]`."""
-        return split_lines(self.read_text(rel))
+        """The file's lines without newline characters; line N is `lines(rel)[N - 1]`.
+
+        The list is cached and shared: do not modify it.
+        """
+        rel = normalize_rel(rel)
+        cached = self._lines.get(rel)
+        if cached is None:
+            cached = self._lines[rel] = split_lines(self.read_text(rel))
+        return cached
 
     def language_of(self, rel: str) -> str | None:
         return language_of(rel)
