@@ -6,6 +6,7 @@ mapping. All share wikikit.teachers.base's loop (cache, offline, budget, limits,
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,20 @@ def settings_from_config(config: dict[str, Any], key_path: str = "teacher") -> T
     )
 
 
+# The SDKs' own variables, read when the recipe names no key.
+DEFAULT_KEY_VARS = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+
+
+def _check_key_available(provider: str, base_url: str | None) -> None:
+    """Fail once, before planning thousands of requests, when no key can be found."""
+    var = DEFAULT_KEY_VARS.get(provider)
+    if var is None or os.environ.get(var):
+        return
+    if provider == "openai" and base_url:
+        return  # a local OpenAI-compatible server usually needs no key
+    raise InputError(f"teacher.api_key: not set and {var} is not in the environment")
+
+
 def make_teacher(
     config: dict[str, Any],
     *,
@@ -87,6 +102,8 @@ def make_teacher(
 ) -> Teacher:
     """A ready teacher. `api_key` None lets the SDK read its usual environment variable."""
     settings = settings_from_config(config)
+    if not settings.offline and api_key is None:
+        _check_key_available(settings.provider, config.get("base_url"))
     cache = ResponseCache(cache_path) if cache_path is not None else None
     rng = random.Random(seed)  # jitter only; never affects what is generated
     kwargs = {"secret": api_key, "rng": rng, "base_url": config.get("base_url")}

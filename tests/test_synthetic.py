@@ -1,0 +1,249 @@
+"""The `synthetic` source end to end against a local OpenAI/Anthropic/Ollama-speaking server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from synthetic_fakes import make_shop_repo, wiki_responder, write_recipe
+from teacher_fakes import FakeTeacherServer
+
+from wikikit.recipe import load_recipe
+from wikikit.semanticwiki_tools import ToolExecutor, validate_call
+from wikikit.sources import SourceContext, synthetic
+
+ALL = {c: 2 for c in synthetic.GENERATORS}
+
+
+@pytest.fixture(autouse=True)
+def _anthropic_key(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-fake")
+
+
+def run_source(tmp_path, srv, provider="openai", categories=ALL, **teacher):
+    if not (tmp_path / "shop").exists():
+        make_shop_repo(tmp_path / "shop")
+    cfg = {
+        "provider": provider,
+        "model": "gpt-4o"
+        if provider == "openai"
+        else ("claude-haiku-4-5" if provider == "anthropic" else "llama3"),
+        "base_url": srv.base_url(provider),
+        "timeout_s": 1.0,
+        "max_attempts": 3,
+        "backoff_base_s": 0.01,
+        **teacher,
+    }
+    source = {"kind": "synthetic", "teacher": cfg, "repos": ["shop"], "categories": categories}
+    recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", source))
+    ctx = SourceContext(
+        recipe=recipe, cache_dir=tmp_path / "cache", seed=3, key_path=("data", "sources", "distill")
+    )
+    config = recipe.data["data"]["sources"]["distill"]
+    return list(synthetic.generate("distill", config, ctx)), ctx, config
+
+
+def accounted(examples, ctx):
+    failures = ctx.artifacts["synthetic/distill/failures.json"]
+    ids = [e.id for e in examples] + [f["item"] for f in failures]
+    assert len(ids) == len(set(ids)) == ctx.stats["distill"]["requested"]
+    return failures
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama"])
+def test_every_category_produces_examples(provider, tmp_path):
+    with FakeTeacherServer(wiki_responder) as srv:
+        examples, ctx, _ = run_source(tmp_path, srv, provider)
+    assert accounted(examples, ctx) == [], ctx.artifacts["synthetic/distill/failures.json"][:1]
+    by_cat = {}
+    for e in examples:
+        by_cat.setdefault(e.category, []).append(e)
+    assert {c: len(v) for c, v in by_cat.items()} == ALL
+    for e in examples:
+        assert e.source == "synthetic" and e.repo == "shop" and e.language == "python"
+        assert e.messages[0].role == "system" and e.messages[-1].role == "assistant"
+    qa = by_cat["qa"][0]
+    assert qa.messages[-1].thinking == "add() checks qty before storing it."
+    assert qa.messages[-1].content.startswith("It raises CartError.")
+    assert "What happens when a quantity is zero?" in qa.messages[1].content
+    assert by_cat["design"][0].messages[-1].thinking
+    assert [m.role for m in by_cat["multi_turn"][0].messages] == ["system"] + [
+        "user",
+        "assistant",
+    ] * 3
+    assert by_cat["self_instruct"][0].meta["judge_score"] == 8
+    doc = by_cat["component"][0]
+    path = doc.meta["subject"][0]
+    assert [r.to_dict() for r in doc.refs] == [{"path": path, "start": 1, "end": 5}]
+    assert {e.meta["subject"][0] for e in by_cat["architecture"]} <= {"", "shop"}
+
+
+def test_tool_use_trajectories_only_hold_valid_executed_calls(tmp_path):
+    with FakeTeacherServer(wiki_responder) as srv:
+        examples, ctx, _ = run_source(tmp_path, srv, categories={"tool_use": 2})
+    assert len(examples) == 2
+    repo_root = tmp_path / "shop"
+    from wikikit.repo import open_repo
+
+    repo = open_repo({"path": str(repo_root)}, tmp_path, tmp_path / "c")
+    for e in examples:
+        replay = ToolExecutor(repo, tmp_path / "replay" / e.id)
+        calls = 0
+        for i, m in enumerate(e.messages):
+            for j, call in enumerate(m.tool_calls):
+                calls += 1
+                assert validate_call(call.name, call.arguments) is None
+                result = e.messages[i + 1 + j]
+                assert result.role == "tool" and result.name == call.name
+                # the recorded result is what running the call produces
+                assert replay.execute(call.name, call.arguments) == result.content
+        names = [c.name for m in e.messages for c in m.tool_calls]
+        # the teacher's invalid read_file {"file": ...} was rejected and left out
+        assert names == [
+            "directory_tree",
+            "read_file",
+            "analyze_code_structure",
+            "write_wiki_page",
+            "verify_wiki_completeness",
+        ]
+        assert calls == 5
+        verify = [
+            m for m in e.messages if m.role == "tool" and m.name == "verify_wiki_completeness"
+        ][0]
+        assert "components/pricing.md" in verify.content  # the broken link is really detected
+        assert e.meta["tools"][0]["function"]["name"] == "read_file"
+
+
+def test_cache_second_run_makes_no_request_and_same_examples(tmp_path):
+    with FakeTeacherServer(wiki_responder) as srv:
+        first, _, _ = run_source(tmp_path, srv)
+        n = len(srv.log)
+        assert n > 0
+        second, ctx, _ = run_source(tmp_path, srv)
+        assert len(srv.log) == n  # zero HTTP requests on the second run
+    assert [e.to_json() for e in first] == [e.to_json() for e in second]
+    assert ctx.stats["distill"]["api_calls"] == 0 and ctx.stats["distill"]["cache_hits"] > 0
+
+
+def test_offline_mode_reports_misses(tmp_path):
+    with FakeTeacherServer(wiki_responder) as srv:
+        run_source(tmp_path, srv, categories={"component": 2})
+        examples, ctx, _ = run_source(
+            tmp_path, srv, categories={"component": 2, "mermaid": 2}, offline=True
+        )
+        calls = len(srv.log)
+    assert calls == 2
+    failures = accounted(examples, ctx)
+    assert [e.category for e in examples] == ["component", "component"]
+    assert [f["reason"] for f in failures] == ["offline_miss", "offline_miss"]
+    assert ctx.stats["distill"]["offline_misses"] == 2
+
+
+def test_faults_each_item_exactly_once(tmp_path):
+    # Markers are subjects' code lines, so one file's items meet the faults.
+    faults = {"def remove": ["500"] * 30, "PRICES = {": ["429", "truncated", "ok"]}
+    with FakeTeacherServer(wiki_responder, faults=faults) as srv:
+        examples, ctx, _ = run_source(tmp_path, srv, categories={"component": 3, "mermaid": 3})
+    failures = accounted(examples, ctx)
+    assert ctx.stats["distill"]["requested"] == 6
+    assert failures and all(f["subject"] == ["shop/cart.py"] for f in failures)
+    assert {f["reason"] for f in failures} == {"retries_exhausted"}
+    assert all(e.meta["subject"] == ["shop/pricing.py"] for e in examples)
+
+
+def test_budget_stop_is_reported(tmp_path):
+    prices = {"input_per_mtok": 0.0, "output_per_mtok": 1_000_000.0}
+    with FakeTeacherServer(wiki_responder, output_tokens=lambda body, text: 5) as srv:
+        examples, ctx, _ = run_source(
+            tmp_path,
+            srv,
+            categories={"component": 4},
+            max_tokens=10,
+            prices=prices,
+            max_usd=25,
+            concurrency=2,
+        )
+        made = len(srv.log)
+    # worst case $10 a request: 2 fit under $25 before the spend of the first is known
+    failures = accounted(examples, ctx)
+    assert made == len(examples) and made >= 2
+    assert {f["reason"] for f in failures} == {"budget"}
+    assert ctx.stats["distill"]["budget_stop"] == 1 and ctx.stats["distill"][
+        "failed_budget"
+    ] == len(failures)
+
+
+def test_judge_rejects_weak_answers(tmp_path):
+    def strict(api, body):
+        text = wiki_responder(api, body)
+        return '{"score": 3, "reason": "vague"}' if text.startswith('{"score"') else text
+
+    with FakeTeacherServer(strict) as srv:
+        examples, ctx, _ = run_source(tmp_path, srv, categories={"self_instruct": 2})
+    failures = accounted(examples, ctx)
+    assert examples == [] and [f["reason"] for f in failures] == ["judge_rejected"] * 2
+
+
+def test_dry_run_estimate_spends_nothing(tmp_path):
+    with FakeTeacherServer(wiki_responder) as srv:
+        make_shop_repo(tmp_path / "shop")
+        source = {
+            "kind": "synthetic",
+            "teacher": {
+                "provider": "anthropic",
+                "model": "claude-sonnet-4-5",
+                "base_url": srv.url,
+                "max_tokens": 1000,
+                "max_usd": 1,
+            },
+            "repos": ["shop"],
+            "categories": {"component": 3, "multi_turn": 1, "architecture": 50},
+        }
+        recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", source))
+        ctx = SourceContext(
+            recipe=recipe,
+            cache_dir=tmp_path / "cache",
+            key_path=("data", "sources", "distill"),
+            dry_run=True,
+        )
+        config = recipe.data["data"]["sources"]["distill"]
+        est = synthetic.estimate("distill", config, ctx)
+        lines = synthetic.plan_lines("distill", config, ctx)
+        assert list(synthetic.generate("distill", config, ctx)) == []
+        assert srv.log == []
+    # 2 code files x 2 variants for folder subjects (root and shop/) = 4 architecture items
+    assert est["items"] == 3 + 1 + 4 and est["short"] == {"architecture": 46}
+    assert est["requests"] == 3 + 3 + 4
+    assert est["input_tokens"] > 1000
+    assert est["expected_usd"] > 0 and est["worst_case_usd"] > est["expected_usd"]
+    assert "anthropic/claude-sonnet-4-5" in lines[0] and "architecture -46" in lines[-1]
+
+
+@pytest.mark.slow
+def test_flagship_recipe_dry_run_estimate():
+    root = Path(__file__).resolve().parents[1]
+    recipe = load_recipe(root / "recipes" / "semanticwiki-gpt-oss-20b.yaml")
+    key = ("data", "sources", "distill")
+    ctx = SourceContext(
+        recipe=recipe, cache_dir=root / ".cache" / "test-flagship", key_path=key, dry_run=True
+    )
+    lines = synthetic.plan_lines("distill", recipe.data["data"]["sources"]["distill"], ctx)
+    shutil.rmtree(root / ".cache" / "test-flagship", ignore_errors=True)
+    assert "anthropic/claude-sonnet-4-5" in lines[0] and "30000 requested" in lines[0]
+    assert "budget max_usd $500.00" in lines[1]
+
+
+def test_failure_report_holds_no_secret(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNTH_TEST_KEY", "sk-very-secret-987")
+    with FakeTeacherServer(wiki_responder, faults={"def remove": ["400"] * 9}) as srv:
+        examples, ctx, config = run_source(
+            tmp_path, srv, categories={"component": 3}, api_key="${SYNTH_TEST_KEY}"
+        )
+        assert any("sk-very-secret-987" in " ".join(r["headers"].values()) for r in srv.log)
+    failures = accounted(examples, ctx)
+    assert failures and "sk-very-secret-987" not in json.dumps(failures)
+    assert "sk-very-secret-987" not in (tmp_path / "cache" / "teacher.sqlite").read_text(
+        errors="ignore"
+    )
