@@ -17,6 +17,16 @@ from typing import IO, Any
 TMP_MARK = ".tmp-"
 
 
+def _file_mode() -> int:
+    # mkstemp creates 0600 files; outputs should get the usual mode the umask allows.
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 @contextlib.contextmanager
 def open_atomic(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     """Open `path` for writing; the file is renamed into place only if the block succeeds."""
@@ -24,6 +34,7 @@ def open_atomic(path: str | os.PathLike, mode: str = "w") -> Iterator[IO[Any]]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{TMP_MARK}", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": "\n"}
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
