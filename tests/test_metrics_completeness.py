@@ -81,3 +81,11 @@ def test_pages_from_write_wiki_page_calls_and_markers() -> None:
     }
     marked = "<!-- page: one.md -->\n# One\ntext\n<!-- page: two.md -->\n# Two\n"
     assert pages_from_output(marked) == {"one.md": "# One\ntext", "two.md": "# Two"}
+
+
+def test_source_file_lists_are_not_wiki_links() -> None:
+    page = (
+        "# A\n\n<details>\n<summary>Relevant source files</summary>\n\n- [README.md](README.md)\n\n</details>\n\n"
+        "See [B](b.md).\n\nSources: [README.md:1-5]()\n"
+    )
+    assert score_completeness({"a.md": page, "b.md": "# B\n\nSources: [x.py:1]()"}).links == (1, 1)

@@ -2,7 +2,7 @@
 
 - links: internal wiki links that reach a page (a relative `*.md` target, resolved against the
   linking page; or DeepWiki's `#8.2` page ids). Links to source files are references, not pages;
-  http(s) links and same-page anchors are not checked;
+  http(s) links, same-page anchors and DeepWiki's "Relevant source files" lists are not checked;
 - referenced: pages that carry at least one source reference (wikikit.refs);
 - required: required pages or sections present (a page path, or a heading in any page);
 - completeness (headline): the mean of the three shares, over one wiki.
@@ -25,6 +25,10 @@ _LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\((?P<target>[^)\s]*)\)")
 _PAGE_ID = re.compile(r"#(?P<id>\d+(?:\.\d+)*)")
 _MARKER = re.compile(r"^<!--\s*page:\s*(?P<path>\S+)\s*-->\s*$", re.M)
 _HEADING = re.compile(r"^#{1,6}\s+(?P<text>.+?)\s*#*\s*$", re.M)
+# DeepWiki's "Relevant source files" list links repository files (README.md too), not pages.
+_SOURCE_LIST = re.compile(
+    r"<details>\s*<summary>[^<]*source[^<]*</summary>.*?</details>", re.S | re.I
+)
 
 
 @dataclass
@@ -86,7 +90,7 @@ def score_completeness(pages: Mapping[str, str], required: Sequence[str] = ()) -
     headings: set[str] = set()
     for page, text in pages.items():
         prose = blank_code(text)
-        for m in _LINK.finditer(prose):
+        for m in _LINK.finditer(_SOURCE_LIST.sub("", prose)):
             target = _link_target(page, m["target"], pages)
             if not target:
                 continue

@@ -16,7 +16,8 @@ from typing import Any
 
 from wikikit.metrics import Ratio, share
 
-Validator = Callable[[Sequence[str]], Sequence[Any]]
+# (blocks from wikikit.mermaid.extract_mermaid_blocks) -> one Result(ok, diagram_type, ...) each
+Validator = Callable[[Sequence[Any]], Sequence[Any]]
 
 # The first keyword of a diagram, and the names mermaid.parse reports, mapped to one family name.
 _FAMILIES = {
@@ -66,13 +67,14 @@ class MermaidScore:
         return {k: share(getattr(self, k)) for k in keys}
 
 
-def _default_validator(diagrams: Sequence[str]) -> Sequence[Any]:
-    from wikikit.mermaid import validate
+def _default_validator(blocks: Sequence[Any]) -> Sequence[Any]:
+    from wikikit.mermaid import validate_blocks
 
-    return validate(list(diagrams))
+    # an unterminated fence (a generation cut at max tokens) fails without being parsed
+    return validate_blocks(list(blocks))
 
 
-def extract_blocks(markdown: str) -> list[str]:
+def extract_blocks(markdown: str) -> list[Any]:
     from wikikit.mermaid import extract_mermaid_blocks
 
     return list(extract_mermaid_blocks(markdown))
@@ -88,7 +90,7 @@ def score_mermaid(
     errors = [f"block {i + 1}: {r.message}" for i, r in enumerate(results) if not r.ok]
     want = diagram_family(requested) if requested else None
     matched = any(
-        want is None or diagram_family(r.diagram_type) == want or declared_type(b) == want
+        want is None or diagram_family(r.diagram_type) == want or declared_type(b.text) == want
         for b, r in zip(blocks, results, strict=True)
         if r.ok
     )
