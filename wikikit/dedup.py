@@ -4,8 +4,8 @@ Both passes look at the normalized assistant text (lower case, words only), whic
 model learns to write. Shingles are word n-grams. The first example of each cluster (in stream
 order) is kept, so the result is deterministic for a given input order.
 
-Speed: a shingle's 32-bit hash is computed with numpy from per-word CRC32 values (a rolling
-polynomial over the window), and datasketch applies its permutations to the whole batch at
+Speed: a shingle's 32-bit hash is computed with numpy from per-word polynomial hashes (a
+rolling polynomial over the window), and datasketch applies its permutations to the whole batch at
 once (`MinHash.update_batch`, identity hash function). A candidate from the LSH index counts as
 a duplicate only if the estimated Jaccard similarity reaches the threshold, so LSH's banding can
 favour recall without removing unrelated texts.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,23 +69,30 @@ class ShingleHasher:
 
     def __init__(self, shingle: int):
         self.k = shingle
-        self._word_hash: dict[str, int] = {}
         # Powers of the multiplier for the rolling polynomial over a k-word window.
         self._powers = np.array(
             [pow(0x9E3779B97F4A7C15, j, 1 << 64) for j in range(shingle)], dtype=np.uint64
         )
 
     def word_ids(self, words: list[str]) -> np.ndarray:
-        cache = self._word_hash
-        out = np.empty(len(words), dtype=np.uint64)
-        for i, w in enumerate(words):
-            h = cache.get(w)
-            if h is None:
-                h = zlib.crc32(w.encode("utf-8")) + 1  # +1: no word hashes to zero
-                if len(cache) < 2_000_000:
-                    cache[w] = h
-            out[i] = h
-        return out
+        """One 64-bit hash per word, computed for all words at once with numpy.
+
+        A word's hash is the polynomial sum of its UTF-8 bytes, taken from prefix sums over the
+        space-joined words and shifted back to the word's start with the multiplier's inverse.
+        """
+        if not words:
+            return np.empty(0, dtype=np.uint64)
+        data = np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8)
+        n = len(data)
+        pw, inv = _powers(n)
+        acc = np.cumsum(data.astype(np.uint64) * pw[:n], dtype=np.uint64)
+        spaces = np.flatnonzero(data == 32)
+        starts = np.concatenate(([0], spaces + 1))
+        ends = np.concatenate((spaces, [n]))  # exclusive
+        total = acc[ends - 1]
+        before = np.where(starts > 0, acc[np.maximum(starts - 1, 0)], np.uint64(0))
+        h = (total - before) * inv[starts]
+        return h * _MULT + (ends - starts).astype(np.uint64)
 
     def hashes(self, words: list[str]) -> np.ndarray:
         ids = self.word_ids(words)
@@ -103,6 +109,27 @@ class ShingleHasher:
         return np.unique(acc & _MASK32)
 
 
+_P = 1099511628211  # FNV prime: odd, so invertible mod 2^64
+_POW = np.ones(1, dtype=np.uint64)
+_INV = np.ones(1, dtype=np.uint64)
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^i and P^-i mod 2^64 for i < n (grown on demand, shared)."""
+    global _POW, _INV
+    if len(_POW) < n:
+        size = max(n, 2 * len(_POW), 4096)
+        inv_p = pow(_P, -1, 1 << 64)
+        pw = [1] * size
+        iv = [1] * size
+        for i in range(1, size):
+            pw[i] = pw[i - 1] * _P & 0xFFFFFFFFFFFFFFFF
+            iv[i] = iv[i - 1] * inv_p & 0xFFFFFFFFFFFFFFFF
+        _POW = np.array(pw, dtype=np.uint64)
+        _INV = np.array(iv, dtype=np.uint64)
+    return _POW, _INV
+
+
 def _identity(x: int) -> int:
     return x
 
@@ -116,9 +143,9 @@ class MinHasher:
         self._template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
         self.seed = seed
 
-    def minhash(self, text: str) -> MinHash:
+    def minhash(self, text: str, words: list[str] | None = None) -> MinHash:
         m = self._template.copy()
-        hv = self.shingles.hashes(normalize_words(text))
+        hv = self.shingles.hashes(normalize_words(text) if words is None else words)
         if len(hv):
             m.update_batch(hv.tolist())
         return m
@@ -142,13 +169,15 @@ def dedup(
 
     first_by_hash: dict[bytes, int] = {}
     unique: list[int] = []
+    words_of: dict[int, list[str]] = {}
     for i, text in enumerate(texts):
-        digest = hashlib.blake2b(
-            " ".join(normalize_words(text)).encode("utf-8"), digest_size=16
-        ).digest()
+        words = normalize_words(text)
+        digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).digest()
         first = first_by_hash.setdefault(digest, i)
         if first == i:
             unique.append(i)
+            if method != "exact":
+                words_of[i] = words
         else:
             result.clusters.setdefault(first, []).append(i)
             result.exact_removed += 1
@@ -161,7 +190,7 @@ def dedup(
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
     kept_sketch: dict[int, MinHash] = {}
     for i in wrap(unique, "dedup: minhash"):
-        m = hasher.minhash(texts[i])
+        m = hasher.minhash(texts[i], words_of.pop(i))
         dup_of = None
         for cand in sorted(lsh.query(m)):  # lowest index first: deterministic cluster choice
             if m.jaccard(kept_sketch[cand]) >= threshold:

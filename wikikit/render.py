@@ -181,7 +181,7 @@ def _harmony_turns(messages: list[Message]) -> list[Any]:
                 for c in m.tool_calls:
                     out.append(
                         oh.Message.from_role_and_content(
-                            oh.Role.ASSISTANT, json.dumps(c.arguments, ensure_ascii=False)
+                            oh.Role.ASSISTANT, _arguments_text(c.arguments)
                         )
                         .with_channel("commentary")
                         .with_recipient(f"functions.{c.name}")
@@ -198,6 +198,12 @@ def _harmony_turns(messages: list[Message]) -> list[Any]:
     return out
 
 
+def _arguments_text(arguments: dict[str, Any]) -> str:
+    if set(arguments) == {"\x00slot"}:  # a skeleton's slot (see HarmonyRenderer)
+        return arguments["\x00slot"]
+    return json.dumps(arguments, ensure_ascii=False)
+
+
 def harmony_conversation(example: Example, reasoning_effort: str = "medium") -> Any:
     """The openai-harmony Conversation for an example (the reference rendering's input)."""
     import openai_harmony as oh
@@ -207,14 +213,40 @@ def harmony_conversation(example: Example, reasoning_effort: str = "medium") -> 
     )
 
 
+_SLOT = "\ue000{}\ue001"  # private-use characters: never produced by harmony's own headers
+_SLOT_RE = None
+
+
+def _slot_re():
+    global _SLOT_RE
+    if _SLOT_RE is None:
+        import re
+
+        _SLOT_RE = re.compile("\ue000(\\d+)\ue001")
+    return _SLOT_RE
+
+
 class HarmonyRenderer:
-    def __init__(self, reasoning_effort: str = "medium"):
+    """Harmony rendering with a cache of conversation skeletons.
+
+    Harmony renders a message as header tokens, the content's tokens and an end token, and the
+    content decodes back to itself. So the rendered text of a conversation is its skeleton
+    (system + developer prefix, and each message's header with a numbered slot as content),
+    rendered once by openai-harmony, with the contents put into the slots. A skeleton is keyed
+    by everything but the contents; the first conversation of each skeleton, every
+    `check_every`-th one, and any whose text contains a slot marker or `<|` are rendered whole
+    by harmony instead (and the first ones compared), so the shortcut cannot drift unnoticed.
+    """
+
+    def __init__(self, reasoning_effort: str = "medium", check_every: int = 257):
         import openai_harmony as oh
 
         self.effort = reasoning_effort
         self.enc = harmony_encoding()
         self.config = oh.RenderConversationConfig(auto_drop_analysis=False)
-        self._prefix_cache: dict[str, list[int]] = {}
+        self.check_every = check_every
+        self._skeletons: dict[str, list[str]] = {}
+        self._n = 0
 
     def full(self, example: Example) -> str:
         """Harmony's rendering of the whole conversation in one call (the reference)."""
@@ -223,33 +255,88 @@ class HarmonyRenderer:
         )
         return self.enc.decode_utf8(tokens)
 
-    def __call__(self, example: Example) -> str:
-        import openai_harmony as oh
+    @staticmethod
+    def _contents(example: Example) -> tuple[list[str], list[tuple]]:
+        """The message contents in harmony order, and the skeleton key of each harmony message."""
+        contents: list[str] = []
+        shape: list[tuple] = []
+        for m in example.messages:
+            if m.role in ("system", "developer"):
+                continue
+            if m.role == "assistant":
+                if m.thinking:
+                    contents.append(m.thinking)
+                    shape.append(("assistant", "analysis"))
+                if m.tool_calls:
+                    if m.content:
+                        contents.append(m.content)
+                        shape.append(("assistant", "commentary"))
+                    for c in m.tool_calls:
+                        contents.append(json.dumps(c.arguments, ensure_ascii=False))
+                        shape.append(("call", c.name))
+                elif m.content or not m.thinking:
+                    contents.append(m.content)
+                    shape.append(("assistant", "final"))
+            else:
+                contents.append(m.content)
+                shape.append((m.role, m.name if m.role == "tool" else None))
+        return contents, shape
 
+    def __call__(self, example: Example) -> str:
+        self._n += 1
+        contents, shape = self._contents(example)
+        if self._n % self.check_every == 0 or any("<|" in c or "\ue000" in c for c in contents):
+            return self.full(example)
         instructions = [m.content for m in example.messages if m.role in ("system", "developer")]
-        key = json.dumps([instructions, tool_specs(example)], sort_keys=True)
-        turns = _harmony_turns(example.messages)
-        rest = (
-            self.enc.render_conversation_for_training(
-                oh.Conversation.from_messages(turns), self.config
-            )
-            if turns
-            else []
-        )
-        prefix = self._prefix_cache.get(key)
-        if prefix is None:
-            prefix_msgs = _harmony_prefix(example, self.effort)
-            prefix = self.enc.render_conversation_for_training(
-                oh.Conversation.from_messages(prefix_msgs), self.config
-            )
-            self._prefix_cache[key] = prefix
-            text = self.enc.decode_utf8(prefix + rest)
+        key = json.dumps([instructions, tool_specs(example), shape], sort_keys=True)
+        parts = self._skeletons.get(key)
+        if parts is None:
+            slotted = _slotted(example, [_SLOT.format(i) for i in range(len(contents))])
+            skeleton = self.full(slotted)
+            parts = _slot_re().split(skeleton)[0::2]  # text between slots
+            if len(parts) != len(contents) + 1:
+                return self.full(example)
+            self._skeletons[key] = parts
+            text = _fill(parts, contents)
             if text != self.full(example):  # never let the shortcut drift from harmony
-                raise WikikitError(
-                    "harmony prefix caching disagrees with openai-harmony's full rendering"
-                )
+                raise WikikitError("harmony skeleton rendering disagrees with openai-harmony")
             return text
-        return self.enc.decode_utf8(prefix + rest)
+        return _fill(parts, contents)
+
+
+def _fill(parts: list[str], contents: list[str]) -> str:
+    out = [parts[0]]
+    for content, part in zip(contents, parts[1:], strict=True):
+        out.append(content)
+        out.append(part)
+    return "".join(out)
+
+
+def _slotted(example: Example, slots: list[str]) -> Example:
+    """A copy of the example whose contents are `slots`, in harmony order."""
+    from wikikit.example import ToolCall
+
+    it = iter(slots)
+    msgs: list[Message] = []
+    for m in example.messages:
+        if m.role in ("system", "developer"):
+            msgs.append(m)
+        elif m.role == "assistant":
+            thinking = next(it) if m.thinking else None
+            if m.tool_calls:
+                content = next(it) if m.content else ""
+                # A slot standing for the whole JSON arguments: rendered via a raw string below.
+                calls = [ToolCall(c.name, {"\x00slot": next(it)}) for c in m.tool_calls]
+            else:
+                content = next(it) if (m.content or not m.thinking) else ""
+                calls = []
+            msgs.append(Message("assistant", content, thinking=thinking, tool_calls=calls))
+        else:
+            msgs.append(Message(m.role, next(it), name=m.name))
+    copy = Example(example.id, msgs, example.source, example.category, meta=example.meta)
+    # Tool specs must come from the original calls' arguments (inferred schemas), not the slots.
+    copy.meta = {**example.meta, "tools": tool_specs(example)}
+    return copy
 
 
 # -------------------------------------------------------------------------------------- chatml

@@ -1,0 +1,135 @@
+"""Benchmark: 50,000 synthetic examples (~2 KB each) through the data pipeline.
+
+Runs filters (secrets, length, markdown, require_refs), dedup (exact + MinHash LSH), mix,
+split and harmony rendering, and prints examples/second per step and overall, plus peak
+memory (ru_maxrss). Usage: .venv/bin/python bench/data_stage.py [N]
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import sys
+import time
+
+import wikikit  # noqa: F401
+from wikikit.dedup import DEFAULTS as DEDUP
+from wikikit.dedup import dedup
+from wikikit.example import Example, Message, Ref
+from wikikit.filters.length import MinCharsFilter
+from wikikit.filters.markdown import MarkdownFilter
+from wikikit.filters.references import RequireRefsFilter
+from wikikit.filters.secrets import SecretsScrubber
+from wikikit.mix import mix
+from wikikit.render import HarmonyRenderer
+from wikikit.split import split
+
+WORDS = [
+    f"{a}{b}"
+    for a in ("re", "pro", "con", "de", "in", "ex", "trans", "sub")
+    for b in (
+        "quest",
+        "cess",
+        "fig",
+        "ploy",
+        "dex",
+        "port",
+        "form",
+        "scribe",
+        "ject",
+        "tract",
+        "vert",
+        "mit",
+        "duce",
+        "pend",
+        "sist",
+        "spect",
+        "tain",
+        "vise",
+        "struct",
+        "sume",
+    )
+]
+CATS = ["architecture", "component", "data_flow", "qa", "traceability"]
+LANGS = ["python", "typescript", "go", "rust"]
+
+
+def make(i: int, rng: random.Random) -> Example:
+    words = " ".join(rng.choice(WORDS) for _ in range(230))
+    answer = (
+        f"## Component {i}\n\n{words}\n\n**Source:** [`src/m{i % 97}.py:{i % 50 + 1}-{i % 50 + 30}`]"
+        f"(src/m{i % 97}.py#L{i % 50 + 1}-L{i % 50 + 30})\n\n```python\ndef f{i}():\n    return {i}\n```\n"
+    )
+    return Example(
+        id=f"ex{i}",
+        messages=[
+            Message("user", f"Document component {i}."),
+            Message("assistant", answer, thinking="Read it first."),
+        ],
+        source=["synthetic", "traceability", "jsonl"][i % 3],
+        category=CATS[i % 5],
+        language=LANGS[i % 4],
+        repo=f"repo{i % 40}",
+        refs=[Ref(f"src/m{i % 97}.py", i % 50 + 1, i % 50 + 30)],
+    )
+
+
+def main(n: int) -> None:
+    rng = random.Random(0)
+    examples = [make(i, rng) for i in range(n)]
+    for i in range(0, n, 50):  # plant some copies for dedup to find
+        examples[i + 1].messages[1].content = examples[i].messages[1].content
+    size_kb = sum(len(e.assistant_text) for e in examples) / n / 1024
+    print(f"{n} examples, {size_kb:.2f} KB assistant text each")
+    timings = {}
+    t_all = time.perf_counter()
+
+    t = time.perf_counter()
+    filters = [SecretsScrubber(), MinCharsFilter(200), MarkdownFilter(), RequireRefsFilter()]
+    kept = [e for e in examples if not any(f.check(e) for f in filters)]
+    timings["filters"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    dd = dedup([e.assistant_text for e in kept], **DEDUP)
+    kept = [kept[i] for i in dd.kept]
+    timings["dedup"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    pools = {
+        "real": [e for e in kept if e.source == "jsonl"],
+        "synthetic": [e for e in kept if e.source == "synthetic"],
+        "traceability": [e for e in kept if e.source == "traceability"],
+    }
+    m = mix(
+        pools, {"real": 0.4, "synthetic": 0.5, "traceability": 0.1}, int(len(kept) * 0.6), seed=1
+    )
+    chosen = [pools[b][i] for b in pools for i in m.selected[b]]
+    parts = split(
+        chosen,
+        {"train": 0.9, "validation": 0.05, "test": 0.05},
+        1,
+        ["language", "category", "source"],
+        "repo",
+    )
+    timings["mix+split"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    render = HarmonyRenderer()
+    chars = sum(len(render(e)) for e in examples)  # render all n, the worst case
+    timings["render (all n)"] = time.perf_counter() - t
+
+    total = time.perf_counter() - t_all
+    for k, v in timings.items():
+        print(f"  {k:16s} {v:7.2f} s  {n / v:10.0f} examples/s")
+    print(
+        f"dedup removed {dd.exact_removed} exact + {dd.near_removed} near; mixed {len(chosen)}; "
+        f"split {[len(parts[s]) for s in ('train', 'validation', 'test')]}; rendered {chars / 1e6:.1f} M chars"
+    )
+    print(
+        f"TOTAL {total:.2f} s for {n} examples: {n / total:.0f} examples/s; "
+        f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50_000)
