@@ -283,3 +283,21 @@ def ollama_parameters(spec: ModelfileSpec) -> dict[str, object]:
     for key, values in spec.parameters.items():
         out[key] = list(values) if key == "stop" else values[-1]
     return out
+
+
+DOCUMENTED_HEADER = (
+    "wikikit's Modelfile template for a gpt-oss wiki agent (the package stage writes each run's",
+    "own copy beside its model.gguf). Create the model with:",
+    "    ollama create semanticwiki-agent -f Modelfile",
+    "and use it from SemanticWiki:",
+    "    semanticwiki generate -r ./repo --full-local --use-ollama --local-model semanticwiki-agent",
+    "The TEMPLATE renders OpenAI's harmony format from Ollama's chat data; it contains <|start|>",
+    "and <|end|>, so Ollama parses the model's output (thinking, tool calls) with its harmony",
+    "parser. Regenerate: python -c 'from wikikit.modelfile import documented_modelfile as d;",
+    'print(d(), end="")\' > Modelfile',
+)
+
+
+def documented_modelfile() -> str:
+    """The top-level Modelfile: the defaults, FROM ./model.gguf, with how-to comments."""
+    return render_modelfile(build_spec("./model.gguf"), header=DOCUMENTED_HEADER)
