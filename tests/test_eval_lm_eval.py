@@ -93,5 +93,5 @@ def test_lm_eval_cli_chat_completions_server(tmp_path: Path) -> None:
     assert results["wikikit_tooluse"]["tooluse,none"] == 1.0
     assert len(requests) == 6
     first = requests[0]["body"]["messages"]
-    assert first[0] == {"role": "system", "content": "Reasoning: low"}
+    assert (first[0]["role"], first[0]["content"]) == ("system", "Reasoning: low")
     assert "<|start|>" not in first[-1]["content"]  # plain prompts for a chat template
