@@ -193,6 +193,27 @@ _C_NAME_TYPES = frozenset(
 _IDENT_RE = re.compile(r"[A-Za-z_$][\w$]*")
 
 
+def tree_sitter_parser(language: str, path: str = "") -> Any:
+    """A tree-sitter parser for `language` (Python included), or None without its grammar.
+
+    For callers that need the syntax tree itself (call sites, fill-in-the-middle spans).
+    """
+    if language == "python":
+        return _python_tree_sitter_parser()
+    return _parser(language, path.lower().endswith(".tsx"))
+
+
+@functools.cache
+def _python_tree_sitter_parser() -> Any:
+    try:
+        import tree_sitter_python
+        from tree_sitter import Language, Parser
+
+        return Parser(Language(tree_sitter_python.language()))
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
 @functools.cache
 def _parser(language: str, tsx: bool) -> Any:
     key = "tsx" if tsx and language == "typescript" else language

@@ -20,12 +20,13 @@ import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from wikikit.example import Example, Message, Ref, example_id
 from wikikit.refs import format_source_ref, parse_refs, verify_ref
-from wikikit.repo import Repo, is_git_url, open_repo
+from wikikit.repo import Repo
+from wikikit.sources._repos import add_repo_stats
+from wikikit.sources._repos import open_source_repo as _open
 from wikikit.symbols import CONTAINER_KINDS, Symbol, extract_symbols
 
 LANGUAGES = ("python", "typescript", "javascript", "go", "java", "rust", "c", "cpp", "csharp")
@@ -66,26 +67,7 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
                 if max_examples and produced >= max_examples:
                     return
         finally:
-            # Skip reasons (binary, too_large, vendored, ...) of every repo, summed.
-            for key, value in repo.stats.items():
-                if key != "files":
-                    stats[key] += value
-            stats["repo_files"] += repo.stats.get("files", 0)
-
-
-def _open(spec: Any, i: int, ctx: Any, max_file_bytes: int) -> Repo:
-    key_path = (*tuple(ctx.key_path), "repos", i)
-    label = ".".join(str(p) for p in key_path)
-    recipe = getattr(ctx, "recipe", None)
-    base = Path.cwd()
-    if recipe is not None:
-        if isinstance(spec, str) and not is_git_url(spec):
-            spec = str(recipe.resolve_path(spec, key_path))
-        elif isinstance(spec, dict) and spec.get("path"):
-            spec = {**spec, "path": str(recipe.resolve_path(spec["path"], (*key_path, "path")))}
-        elif isinstance(spec, dict) and spec.get("url") and not is_git_url(str(spec["url"])):
-            spec = {**spec, "url": str(recipe.resolve_path(spec["url"], (*key_path, "url")))}
-    return open_repo(spec, base, Path(ctx.cache_dir), max_file_bytes=max_file_bytes, label=label)
+            add_repo_stats(stats, repo)
 
 
 # -- text helpers ----------------------------------------------------------------------------
