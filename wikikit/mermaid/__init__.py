@@ -46,6 +46,7 @@ __all__ = [
     "unavailable_reason",
     "validate",
     "validate_blocks",
+    "DEFAULT_TIMEOUT_S",
     "EMPTY",
     "OK",
     "PARSE_ERROR",
@@ -98,7 +99,7 @@ def validate_blocks(blocks: Sequence[Block], timeout_s: float = DEFAULT_TIMEOUT_
         else:
             to_parse.append(i)
     for i, result in zip(
-        to_parse, validate([blocks[i].text for i in to_parse], timeout_s=timeout_s)
+        to_parse, validate([blocks[i].text for i in to_parse], timeout_s=timeout_s), strict=True
     ):
         results[i] = result
     return [r for r in results if r is not None]
@@ -165,7 +166,7 @@ def check_files(paths: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S) -> i
         found.extend((path, block) for block in extract_mermaid_blocks(markdown))
     results = validate_blocks([block for _, block in found], timeout_s=timeout_s)
     out = sys.stdout
-    for (path, block), result in zip(found, results):
+    for (path, block), result in zip(found, results, strict=True):
         if result.ok:
             out.write(f"{path}:{block.line}: {describe(result)}\n")
         else:

@@ -11,6 +11,7 @@ worker that dies mid-batch is restarted and the diagram it was on is tried once 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -180,10 +181,8 @@ class NodeWorker:
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 if stream:

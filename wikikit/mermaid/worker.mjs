@@ -119,16 +119,16 @@ send({ ready: true, mermaid: version, fast: state.fast });
 const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
 for await (const line of rl) {
   if (!line.trim()) continue;
-  if (line.trim() === '{"op":"stats"}') {
-    const { fast, verify, mismatches, rechecks, disagreements } = state;
-    send({ stats: true, fast, verify, mismatches, rechecks, disagreements });
-    continue;
-  }
   let request;
   try {
     request = JSON.parse(line);
   } catch {
     send({ id: null, ok: false, type: null, kind: 'protocol_error', line: null, message: 'bad request line' });
+    continue;
+  }
+  if (request.op === 'stats') {
+    const { fast, verify, mismatches, rechecks, disagreements } = state;
+    send({ stats: true, fast, verify, mismatches, rechecks, disagreements });
     continue;
   }
   send({ id: request.id, ...(await judge(String(request.text ?? ''))) });
