@@ -290,15 +290,12 @@ def run_stage(ctx: StageContext) -> StageResult:
     if fmt == "harmony" and not counts.get("validation") and not counts.get("test"):
         console.warn("data.split: validation and test are empty (too few examples or groups)")
 
-    for name in sorted(artifacts):
-        for rel, obj in sorted(artifacts[name].items()):
-            target = (ctx.out_dir / rel).resolve()
-            if ctx.out_dir.resolve() not in target.parents:
-                raise WikikitError(
-                    f"data.sources.{name}: artifact path {rel!r} leaves the data folder"
-                )
-            write_json(target, obj)
-            outputs.append(str(rel))
+    for rel, obj in sorted(artifacts.items()):
+        target = (ctx.out_dir / rel).resolve()
+        if ctx.out_dir.resolve() not in target.parents:
+            raise WikikitError(f"data.sources: artifact path {rel!r} leaves the data folder")
+        write_json(target, obj)
+        outputs.append(str(rel))
 
     report["splits"] = {
         k: {

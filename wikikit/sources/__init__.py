@@ -41,8 +41,9 @@ class SourceContext:
     seed: int = 0
     dry_run: bool = False
     stats: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    # Extra material a source keeps for later stages, not for training (e.g. rubrics):
-    # name -> relative path under the data stage's out_dir -> JSON-able object.
+    # Extra material a source keeps for later stages, not for training, as a flat map from a
+    # path relative to the data stage's out_dir to a JSON-able object, e.g.
+    # ctx.artifacts["rubrics/OpenHands.json"] = {...}. The data stage writes each one.
     artifacts: dict[str, Any] = field(default_factory=dict)
     # Key path of the source's config in the recipe, e.g. ("data", "sources", "trace").
     key_path: tuple = ()
