@@ -53,6 +53,8 @@ class ResponseCache:
         self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            # No fsync per answer: a crash loses at most the last few rows, which re-run.
+            self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(SCHEMA)
             self._conn.commit()
 
