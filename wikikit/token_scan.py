@@ -115,12 +115,17 @@ def _split(ex: Example, max_tokens: int, render: Render | None) -> list[Example]
     if cur:
         chunks.append("\n".join(cur))
     parts = []
+    open_ref: Ref | None = None  # the file a part continues, when it starts inside one
     for i, text in enumerate(chunks):
+        refs = _refs_in(ex.refs, text)
+        if open_ref is not None and not text.startswith("<path>") and open_ref not in refs:
+            refs.insert(0, open_ref)
+        open_ref = _last_opened(ex.refs, text) or open_ref
         part = replace(
             ex,
             id=example_id(ex.id, "part", i),
             messages=[Message(msg.role, text)],
-            refs=_refs_in(ex.refs, text),
+            refs=refs,
             meta={**ex.meta, "split_from": ex.id, "part": i, "parts": len(chunks)},
         )
         if example_tokens(part, render) > max_tokens:
@@ -132,3 +137,13 @@ def _split(ex: Example, max_tokens: int, render: Render | None) -> list[Example]
 def _refs_in(refs: list[Ref], text: str) -> list[Ref]:
     """The references whose file is named in this part (cpt wraps each file in <path> tags)."""
     return [r for r in refs if f"<path>{r.path}" in text or f"`{r.path}" in text]
+
+
+def _last_opened(refs: list[Ref], text: str) -> Ref | None:
+    """The reference whose <path> tag comes last in this part (the file still open at its end)."""
+    best, pos = None, -1
+    for r in refs:
+        at = text.rfind(f"<path>{r.path}")
+        if at > pos:
+            best, pos = r, at
+    return best
