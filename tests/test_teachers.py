@@ -226,5 +226,8 @@ def test_concurrency_limit_is_respected(tmp_path):
         return "ok"
 
     with FakeTeacherServer(responder) as srv:
-        teacher_for(srv, "openai", tmp_path, concurrency=3).complete_many(requests(12))
+        # a long timeout: a retry after a client timeout would overlap its abandoned attempt
+        teacher = teacher_for(srv, "openai", tmp_path, concurrency=3, timeout_s=30)
+        teacher.complete_many(requests(12))
+    assert teacher.usage.api_calls == 12
     assert active["max"] == 3
