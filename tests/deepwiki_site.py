@@ -227,12 +227,17 @@ def build_wiki_site(
     offsite_url: str = "http://localhost:9/elsewhere",
     markdown_slug: str | None = None,
     slow_delay: float = 0.3,
+    nav_window: int | None = None,
 ) -> tuple[dict[str, Route], dict[str, str]]:
-    """Routes for a wiki of `pages` (slug → markdown) plus the hazards; returns (routes, path → slug)."""
+    """Routes for a wiki of `pages` (slug → markdown) plus the hazards; returns (routes, path → slug).
+
+    Each page's nav links every page, or with `nav_window` only the next that many (big sites).
+    """
     prefix = f"/{owner}/{repo}"
     path_of = {slug: f"{prefix}/{url_slug(slug)}" for slug in pages}
+    slugs = list(pages)
     nav = [(path_of[s], s) for s in pages]
-    nav += [
+    hazards = [
         (f"{prefix}/99-private", "Private"),
         (f"{prefix}/5-flaky", "Flaky"),
         (f"{prefix}/6-slow", "Slow"),
@@ -241,6 +246,14 @@ def build_wiki_site(
         (offsite_url, "Elsewhere"),
         (f"{prefix}/README.md", "not a wiki page"),
     ]
+    nav += hazards
+
+    def nav_for(i: int) -> list[tuple[str, str]]:
+        if nav_window is None:
+            return nav
+        window = slugs[i + 1 : i + 1 + nav_window]
+        return [(path_of[s], s) for s in window] + hazards
+
     routes: dict[str, Route] = {
         "/robots.txt": Route(
             body=f"User-agent: *\nDisallow: {prefix}/99-private\n".encode(),
@@ -259,13 +272,13 @@ def build_wiki_site(
     routes[f"{prefix}/6-slow"] = Route(
         body=render_html("Slow", slow, nav).encode(), delay=slow_delay
     )
-    for slug, text in pages.items():
+    for i, (slug, text) in enumerate(pages.items()):
         if slug == markdown_slug:
             routes[path_of[slug]] = Route(
                 body=text.encode(), content_type="text/markdown; charset=utf-8"
             )
         else:
-            routes[path_of[slug]] = Route(body=render_html(slug, text, nav).encode())
+            routes[path_of[slug]] = Route(body=render_html(slug, text, nav_for(i)).encode())
     first = next(iter(pages))
     routes[prefix] = routes[
         path_of[first]

@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -139,14 +139,22 @@ class DeepWikiSpider(scrapy.Spider):
 
     def _links(self, response: Response, body: str, content_type: str) -> list[str]:
         if "html" in content_type and isinstance(response, TextResponse):
-            hrefs = response.css("a::attr(href)").getall()
+            # Straight from lxml: pages carry hundreds of anchors (source links, references),
+            # and a Selector per attribute costs more than the rest of the page's handling.
+            hrefs = {str(h) for h in response.selector.root.xpath("//a/@href")}
         else:
-            hrefs = MARKDOWN_LINK.findall(body)
+            hrefs = set(MARKDOWN_LINK.findall(body))
         out = []
-        for href in hrefs:
-            url = urldefrag(urljoin(response.url, href.strip()))[0].split("?", 1)[0]
+        for href in sorted(hrefs):
+            href = href.strip().split("#", 1)[0].split("?", 1)[0].rstrip("/")
+            # Only a numbered page or a repo root can be a wiki page: skip the rest unparsed.
+            last = href.rsplit("/", 1)[-1]
+            is_root = any(href.lower().endswith("/" + r) for r in self.repos)
+            if not href or not (PAGE_SLUG.match(last) or is_root):
+                continue
+            url = urljoin(response.url, href)
             if url.startswith(("http://", "https://")):
-                out.append(url.rstrip("/"))
+                out.append(url)
         return out
 
     def closed(self, reason: str) -> None:
