@@ -212,7 +212,9 @@ def crawl_settings(
         "ROBOTSTXT_OBEY": obey_robots,
         "AUTOTHROTTLE_ENABLED": autothrottle,
         "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency_per_domain),
-        "CONCURRENT_REQUESTS": max(16, concurrency_per_domain),
+        # One site per crawl: the global limit equals the per-domain one, so no more requests sit
+        # in the downloader than may run (a Ctrl-C then waits only for those).
+        "CONCURRENT_REQUESTS": concurrency_per_domain,
         "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency_per_domain,
         "DOWNLOAD_DELAY": download_delay,
         "DOWNLOAD_TIMEOUT": timeout_s,
