@@ -163,6 +163,7 @@ class _Miner:
         self.stats = stats
         self.granularities = granularities
         self.index = _Index()
+        self._verified: dict[tuple, bool] = {}
 
     def _rng(self, *parts: Any) -> random.Random:
         digest = hashlib.sha256(repr((self.seed, self.repo.id, *parts)).encode()).digest()
@@ -508,7 +509,10 @@ class _Miner:
         path: str | None = None,
     ) -> Example | None:
         for c in cites:
-            if verify_ref(self.repo, c.path, c.start, c.end, c.symbol) is not None:
+            key_ = (c.path, c.start, c.end, c.symbol)
+            if key_ not in self._verified:  # the same callee is cited from many examples
+                self._verified[key_] = verify_ref(self.repo, *key_) is None
+            if not self._verified[key_]:
                 self.stats["ref_rejected"] += 1
                 return None
         written = {(m.path, m.start, m.end) for m in parse_refs(answer)}
