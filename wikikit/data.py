@@ -78,6 +78,7 @@ def _bucket_of_sources(mix_cfg: dict[str, Any]) -> dict[str, str]:
 
 def plan(ctx: StageContext) -> list[str]:
     from wikikit.mix import largest_remainder
+    from wikikit.sources import SourceContext
 
     s = settings(ctx.recipe.data.get("data") or {})
     weights = {b: float(c.get("weight", 0)) for b, c in s["mix"].items()}
@@ -98,7 +99,31 @@ def plan(ctx: StageContext) -> list[str]:
         f"data: split {sp['train']}/{sp['validation']}/{sp['test']} stratified on {sp.get('stratify') or []}"
         + (f", grouped by {sp['group_by']}" if sp.get("group_by") else "")
     )
+    # Source-specific estimates (e.g. the teacher's request count and cost) before anything is spent.
+    for name, cfg in s["sources"].items():
+        plan_lines = _source_plan_lines(cfg.get("kind"))
+        if plan_lines is not None:
+            sctx = SourceContext(
+                recipe=ctx.recipe,
+                cache_dir=ctx.cache_dir,
+                seed=int(ctx.recipe.data.get("seed", 0)),
+                dry_run=True,
+                key_path=("data", "sources", name),
+            )
+            lines += [f"data: {name}: {line}" for line in plan_lines(name, cfg, sctx)]
     return lines
+
+
+def _source_plan_lines(kind: str | None):
+    import importlib
+
+    from wikikit.sources import SOURCE_MODULES
+
+    try:
+        module = importlib.import_module(SOURCE_MODULES[kind])
+    except (KeyError, ModuleNotFoundError):
+        return None
+    return getattr(module, "plan_lines", None)
 
 
 def _length_stats(values: list[int]) -> dict[str, Any]:
