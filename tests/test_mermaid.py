@@ -168,6 +168,21 @@ def test_a_mixed_batch_keeps_its_order():
     assert [r.ok for r in results] == [k % 2 == 0 for k in range(len(texts))]
 
 
+@pytest.mark.slow
+def test_verdicts_are_cached_by_text_and_repeats_parse_once():
+    validator = MermaidValidator(max_workers=1)
+    try:
+        a, b = DIAGRAMS[6][1], DIAGRAMS[6][3]
+        first = validator.validate([a, b, a])
+        assert [r.ok for r in first] == [True, False, True]
+        assert validator.parsed == 2
+        assert validator.validate([b, a]) == [first[1], first[0]]
+        assert validator.parsed == 2
+    finally:
+        validator.close()
+
+
+@pytest.mark.slow
 def test_a_hanging_diagram_times_out_without_stalling_the_others(hooked):
     good = DIAGRAMS[0][1]
     start = time.monotonic()
@@ -181,6 +196,7 @@ def test_a_hanging_diagram_times_out_without_stalling_the_others(hooked):
     assert hooked.worker(0).alive()
 
 
+@pytest.mark.slow
 def test_a_diagram_that_kills_the_worker_twice_is_reported_and_the_rest_complete(hooked):
     good = DIAGRAMS[3][1]
     before = hooked.restarts
@@ -213,6 +229,7 @@ def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_completes():
         validator.close()
 
 
+@pytest.mark.slow
 def test_worker_reports_the_pinned_mermaid_and_its_fast_path():
     worker = NodeWorker()
     try:

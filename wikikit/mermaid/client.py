@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -214,9 +214,19 @@ def _from_answer(answer: dict) -> Result:
 class MermaidValidator:
     """A pool of Mermaid workers. Thread-safe; `close()` stops them (also done at exit)."""
 
-    def __init__(self, max_workers: int | None = None, extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        max_workers: int | None = None,
+        extra_env: dict[str, str] | None = None,
+        cache_size: int = 10_000,
+    ):
         self.max_workers = max_workers or max(1, min(os.cpu_count() or 1, 4))
         self.extra_env = extra_env
+        # Verdicts by diagram text: generated datasets repeat diagrams (variants of one page,
+        # the same overview in several answers). Timeouts and crashes are never cached.
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Result] = OrderedDict()
+        self.parsed = 0  # diagrams sent to a worker (cache hits and repeats are not)
         self._workers: list[NodeWorker | None] = [None] * self.max_workers
         self._lock = threading.Lock()
         self.restarts = 0  # workers replaced after a death or a timeout
@@ -235,14 +245,20 @@ class MermaidValidator:
         self, diagrams: Sequence[str], timeout_s: float = DEFAULT_TIMEOUT_S
     ) -> list[Result]:
         results: list[Result | None] = [None] * len(diagrams)
-        todo = []
-        for i, text in enumerate(diagrams):
-            if not text.strip():
-                results[i] = failure(EMPTY, "empty mermaid block")
-            else:
-                todo.append(i)
-        if todo:
-            with self._lock:  # one batch at a time: each worker's stream is in-order
+        with self._lock:  # one batch at a time: each worker's stream is in-order
+            first_seen: dict[str, int] = {}
+            todo = []
+            for i, text in enumerate(diagrams):
+                if not text.strip():
+                    results[i] = failure(EMPTY, "empty mermaid block")
+                elif text in self._cache:
+                    self._cache.move_to_end(text)
+                    results[i] = self._cache[text]
+                elif text not in first_seen:
+                    first_seen[text] = i
+                    todo.append(i)
+            self.parsed += len(todo)
+            if todo:
                 n = max(1, min(self.max_workers, len(todo) // MIN_PER_WORKER))
                 chunks = [todo[k::n] for k in range(n)]
                 if n == 1:
@@ -255,6 +271,19 @@ class MermaidValidator:
                         ]
                         for job in jobs:
                             job.result()
+            for i in todo:
+                result = results[i]
+                if (
+                    self.cache_size
+                    and result is not None
+                    and result.kind not in (TIMEOUT, WORKER_CRASH)
+                ):
+                    self._cache[diagrams[i]] = result
+                    if len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+            for i, text in enumerate(diagrams):  # repeats within this batch
+                if results[i] is None and text in first_seen:
+                    results[i] = results[first_seen[text]]
         return _fill(results)
 
     def _run_slot(
