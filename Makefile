@@ -20,9 +20,24 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test test-fast demo lint format clean
+.PHONY: setup test-setup test test-fast demo lint format clean
 
 setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp
+
+# The tests also need Debian's chromium (the report is checked in a real browser) and Go (the
+# Modelfile TEMPLATE is rendered with Go's text/template, as Ollama does).
+test-setup: setup .cache/system.stamp
+
+.cache/system.stamp:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v go >/dev/null || missing="$$missing golang-go"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: install$$missing (needs root) for the browser and Go template tests"; exit 1; fi; \
+	fi
+	mkdir -p .cache && touch $@
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,10 +74,10 @@ $(VENV)/.llama-cpp: $(VENV)/.deps
 	$(BIN)/pip install -q -c requirements/constraints.txt "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" --no-build-isolation
 	touch $@
 
-test: setup
+test: test-setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
-test-fast: setup
+test-fast: test-setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup
