@@ -67,7 +67,7 @@ def test_packed_documents_rebuild_every_file(click_root, tmp_path):
 
 def test_size_report_matches_documents(click_root, tmp_path):
     examples, ctx = _run(click_root, tmp_path, target_tokens=[2048, 8192])
-    report = ctx.artifacts["code"]["cpt/code/sizes.json"]
+    report = ctx.artifacts["cpt/code/sizes.json"]
     sizes = [count_tokens(ex.messages[0].content) for ex in examples]
     assert report["documents"] == len(examples) and report["tokens"] == sum(sizes)
     assert report["max"] == max(sizes) and report["over_max"] == 0

@@ -5,7 +5,7 @@ Each file becomes `<path>REL</path><file>TEXT</file>`. Files are visited directo
 `target_tokens[1]` tokens, counted with the real o200k tokenizer; a file larger than that is
 split at line boundaries into parts (`<path>REL:a-b</path>`). A document is closed once it reaches
 `target_tokens[0]` and the next piece would overflow it. Sizes go to
-`ctx.artifacts[name]["cpt/<name>/sizes.json"]` as a histogram and summary.
+`ctx.artifacts["cpt/<name>/sizes.json"]` as a histogram and summary.
 
 An example is one assistant message holding the packed text (category `cpt`), with a reference
 for every file part it contains.
@@ -157,7 +157,7 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
     finally:
         # Also on early stop (max_examples): the report covers what was produced.
         report = size_report(sizes, lo, hi)
-        ctx.artifacts.setdefault(name, {})[f"cpt/{name}/sizes.json"] = report
+        ctx.artifacts[f"cpt/{name}/sizes.json"] = report
         stats["tokens"] = report["tokens"]
         stats["under_min_tokens"] = report["under_min"]
 
