@@ -24,7 +24,13 @@ TINY_DOCS = {
             "content": {
                 "Widgets Overview": {
                     "Architecture Overview": (
-                        "Widgets has an app layer and a store layer.\n\n"
+                        "Widgets has an app layer and a store layer. The app layer receives every "
+                        "request, validates the widget id and asks the store for the widget; the store "
+                        "layer owns the widgets, keeps them in memory and is the only place that "
+                        "changes them. Keeping the two apart means a new transport (a CLI, a queue "
+                        "consumer) reuses the store unchanged, and the store can be tested without "
+                        "any request handling. Errors raised by the store travel back through the app, "
+                        "which turns them into responses.\n\n"
                         "```\ngraph TD\n    App --> Store\n```\n\n"
                         "Sources: [widgets/app.py:1-3](), [widgets/store.py:1-4]()"
                     ),
@@ -45,7 +51,16 @@ TINY_DOCS = {
                     "content": {
                         "Store Module": {
                             "Core Components": {
-                                "Store class": "The `Store` in widgets/store.py keeps widgets in a dict."
+                                "Store class": (
+                                    "The `Store` in widgets/store.py keeps widgets in a dict keyed by id. "
+                                    "It is created once per process and shared by every request handler, so "
+                                    "reads are cheap and consistent. `get` returns None for an unknown id "
+                                    "instead of raising, leaving the app to decide how a missing widget is "
+                                    "reported. Nothing else writes to the dict: all changes go through the "
+                                    "store, which is what lets the app layer stay free of storage details "
+                                    "and lets tests swap in a store filled with fixtures.\n\n"
+                                    "Sources: [widgets/store.py:1-5]()"
+                                )
                             }
                         }
                     },
