@@ -26,14 +26,6 @@ REPORT_NAME = "report.html"
 SPLITS = ("train", "validation", "test")
 SAMPLE_ROWS = 2000  # rows per split whose tokens are counted (a seeded random sample)
 STAGE_TITLES = {"data": "Data", "train": "Training", "eval": "Evaluation", "package": "Package"}
-# Fine-tuned targets per eval task (as in wikikit.evaluate.TARGETS; results.json carries them).
-DEFAULT_TARGETS = {
-    "wikikit_traceability": ("traceability", 0.90),
-    "wikikit_mermaid": ("validity", 0.95),
-    "wikikit_completeness": ("completeness", 0.90),
-    "codewikibench": ("codewikibench", 0.70),
-    "wikikit_tooluse": ("tooluse", 0.95),
-}
 
 
 class Raw(str):
@@ -627,6 +619,7 @@ def section_train(view: RunView) -> Raw:
 
 
 def section_eval(view: RunView) -> Raw:
+    from wikikit.evaluate import HEADLINE, TARGETS
     from wikikit.report_plots import score_chart
 
     r = view.json("eval/results.json")
@@ -645,14 +638,12 @@ def section_eval(view: RunView) -> Raw:
             )
         )
     tasks = list(scores)
+    # results.json names each task's headline metric and target; older files may not.
     headline = {
-        t: (targets.get(t) or {}).get("metric") or DEFAULT_TARGETS.get(t, (None, None))[0]
+        t: (targets.get(t) or {}).get("metric") or HEADLINE.get(t) or next(iter(scores[t]), "")
         for t in tasks
     }
-    target = {
-        t: (targets.get(t) or {}).get("target", DEFAULT_TARGETS.get(t, (None, None))[1])
-        for t in tasks
-    }
+    target = {t: (targets.get(t) or {}).get("target", TARGETS.get(t)) for t in tasks}
     if tasks:
         tuned_vals = [scores[t].get(headline[t]) for t in tasks]
         base_vals = (
@@ -717,7 +708,7 @@ def section_eval(view: RunView) -> Raw:
             )
         else:
             out.append(note("all gates met", "good"))
-    listed = [f"{t}: {m} > {v:.2f}" for t, (m, v) in DEFAULT_TARGETS.items() if t not in tasks]
+    listed = [f"{t}: {HEADLINE[t]} > {v:.2f}" for t, v in TARGETS.items() if t not in tasks]
     if listed:
         out.append(note("targets of tasks not run: " + "; ".join(listed)))
     return Raw("".join(out))
