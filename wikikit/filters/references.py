@@ -90,7 +90,11 @@ class RepoIndex:
             return None
         if self._repos is None:
             self._repos = self._open_all()
-        return self._repos.get(repo_id) or self._repos.get(repo_id.split("@", 1)[0])
+        if repo_id in self._repos:
+            return self._repos[repo_id]
+        name, _, commit = repo_id.partition("@")
+        # A checkout at another commit cannot vouch for this example's lines (git history).
+        return None if commit else self._repos.get(name)
 
     def add(self, repo: Any) -> None:
         """Register an already open repository (tests, or sources that opened one)."""
