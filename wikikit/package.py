@@ -30,6 +30,7 @@ from wikikit.modelfile import build_spec, render_modelfile
 from wikikit.ollama_publish import (
     OllamaUnreachable,
     finish_later_commands,
+    probe,
     publish_from_modelfile,
     resolve_host,
 )
@@ -118,6 +119,18 @@ def run_stage(ctx: StageContext) -> StageResult:
     log_path = out / "convert.log"
     log_path.unlink(missing_ok=True)
     times: dict[str, float] = {}
+    name = model_name(ctx)
+    osec = ctx.section.get("ollama", {})
+    host = resolve_host(osec.get("host"))
+    if osec.get("create", True) and osec.get("required", False):
+        try:  # fail before a long conversion, not after it
+            probe(host)
+        except OllamaUnreachable as e:
+            cmd = finish_later_commands(name, out.resolve(), GGUF_NAME)[0]
+            raise WikikitError(
+                f"{e} and package.ollama.required is true; start Ollama, or set it to false "
+                f"and run later: {cmd}"
+            ) from e
 
     start = time.monotonic()
     conv = convert_model(merged, out / GGUF_NAME, gsec, log_path, cache_root=default_cache_root())
@@ -132,15 +145,12 @@ def run_stage(ctx: StageContext) -> StageResult:
     verification = _verify(ctx, merged, gguf_path, conv.outtype, bool(conv.quantize))
     times["verify_s"] = round(time.monotonic() - t, 2)
 
-    name = model_name(ctx)
     spec = build_spec(f"./{GGUF_NAME}", ctx.section.get("modelfile", {}))
     modelfile_text = render_modelfile(
         spec, header=[f"{name}: gpt-oss wiki agent for SemanticWiki, made by wikikit"]
     )
     write_text(out / "Modelfile", modelfile_text)
 
-    osec = ctx.section.get("ollama", {})
-    host = resolve_host(osec.get("host"))
     ollama: dict[str, Any] = {"name": name, "host": host, "created": False}
     if osec.get("create", True):
         t = time.monotonic()
