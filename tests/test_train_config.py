@@ -1,0 +1,172 @@
+"""The train stage's Axolotl config: Axolotl's gpt-oss example, the CPU profile, bad configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wikikit import train
+from wikikit.errors import InputError
+from wikikit.recipe import load_recipe
+
+REPO = Path(__file__).resolve().parent.parent
+FLAGSHIP = REPO / "recipes" / "semanticwiki-gpt-oss-20b.yaml"
+
+# Every key Axolotl's examples/gpt-oss/gpt-oss-20b-sft-lora-singlegpu.yaml sets to a value
+# (keys it leaves empty, such as wandb_*, set nothing).
+AXOLOTL_GPT_OSS_LORA_EXAMPLE = {
+    "base_model": "openai/gpt-oss-20b",
+    "use_kernels": True,
+    "model_quantization_config": "Mxfp4Config",
+    "model_quantization_config_kwargs": {"dequantize": True},
+    "plugins": ["axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin"],
+    "experimental_skip_move_to_device": True,
+    "datasets": [
+        {"type": "chat_template", "field_thinking": "thinking", "template_thinking_key": "thinking"}
+    ],
+    "dataset_prepared_path": "last_run_prepared",
+    "val_set_size": 0,
+    "output_dir": "./outputs/gpt-oss-out/",
+    "sequence_len": 4096,
+    "sample_packing": True,
+    "adapter": "lora",
+    "lora_r": 8,
+    "lora_alpha": 16,
+    "lora_dropout": 0.0,
+    "lora_target_linear": True,
+    "gradient_accumulation_steps": 8,
+    "micro_batch_size": 1,
+    "num_epochs": 1,
+    "optimizer": "adamw_torch_8bit",
+    "lr_scheduler": "constant_with_warmup",
+    "learning_rate": 2e-4,
+    "bf16": True,
+    "tf32": True,
+    "flash_attention": True,
+    "attn_implementation": "kernels-community/vllm-flash-attn3",
+    "gradient_checkpointing": True,
+    "activation_offloading": True,
+    "logging_steps": 1,
+    "saves_per_epoch": 1,
+    "warmup_ratio": 0.1,
+    "eot_tokens": ["<|end|>"],
+}
+# Where wikikit differs on purpose: its own data and run directory, and `flash_attention`, which
+# Axolotl 0.19's validator rejects next to attn_implementation (checked below).
+DELIBERATE = {"datasets", "dataset_prepared_path", "output_dir", "flash_attention"}
+
+
+def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
+    recipe = load_recipe(FLAGSHIP)
+    cfg = train.axolotl_config(
+        recipe,
+        tmp_path / "data",
+        tmp_path / "train",
+        "openai/gpt-oss-20b",
+        cache_dir=tmp_path / "cache",
+    )
+    return recipe, cfg
+
+
+def test_flagship_matches_axolotl_gpt_oss_example(tmp_path):
+    _, cfg = _flagship_cfg(tmp_path)
+    for key, want in AXOLOTL_GPT_OSS_LORA_EXAMPLE.items():
+        if key not in DELIBERATE:
+            assert cfg.get(key) == want, key
+    assert "flash_attention" not in cfg
+    (ds,) = cfg["datasets"]
+    for k, v in AXOLOTL_GPT_OSS_LORA_EXAMPLE["datasets"][0].items():
+        assert ds[k] == v
+    assert ds["path"] == str(tmp_path / "data" / "train.jsonl")
+    assert ds["field_messages"] == "messages" and ds["roles_to_train"] == ["assistant"]
+    assert cfg["test_datasets"][0]["path"] == str(tmp_path / "data" / "validation.jsonl")
+    assert cfg["output_dir"].startswith(str(tmp_path / "cache"))  # checkpoints survive re-runs
+
+
+def test_cpu_profile_for_tiny_model(tmp_path):
+    recipe = {
+        "model": {"base": "tiny-gpt-oss"},
+        "train": {"optimizer": "adamw_torch", "max_steps": 3},
+    }
+    cfg = train.axolotl_config(recipe, tmp_path, tmp_path / "out", "/m")
+    assert cfg["attn_implementation"] == "eager" and cfg["bf16"] == "auto"
+    assert cfg["lora_mlp_kernel"] is cfg["lora_qkv_kernel"] is cfg["lora_o_kernel"] is False
+    for absent in (
+        "use_kernels",
+        "model_quantization_config",
+        "plugins",
+        "activation_offloading",
+        "flash_attention",
+    ):
+        assert absent not in cfg
+    assert cfg["max_steps"] == 3 and cfg["optimizer"] == "adamw_torch"
+
+
+def test_raw_axolotl_keys_win(tmp_path):
+    recipe = {
+        "model": {"base": "x/y"},
+        "train": {"lora": {"r": 4}, "axolotl": {"lora_r": 32, "weight_decay": 0.1}},
+    }
+    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, "x/y")
+    assert cfg["lora_r"] == 32 and cfg["weight_decay"] == 0.1
+
+
+def test_print_config_is_yaml_axolotl_reads(tmp_path):
+    import yaml
+
+    text = train.print_config(load_recipe(FLAGSHIP), tmp_path / "run")
+    assert yaml.safe_load(text)["eot_tokens"] == ["<|end|>"]
+
+
+@pytest.mark.slow
+def test_flagship_config_passes_axolotls_validator(tmp_path):
+    recipe, cfg = _flagship_cfg(tmp_path)
+    train.check_config(cfg, recipe)
+    broken = dict(cfg, flash_attention=True)  # the upstream example's legacy flag
+    with pytest.raises(InputError):
+        train.validate_with_axolotl(broken, recipe)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"optimizer": "adamw_bogus"}, "train.optimizer:"),
+        ({"adapter": "qlora"}, "train.adapter:"),
+        ({"axolotl": {"adapter": "ia3"}}, "train.axolotl.adapter:"),
+    ],
+)
+def test_bad_configs_fail_naming_the_recipe_key(tmp_path, change, key):
+    recipe = load_recipe(FLAGSHIP)
+    recipe.data["train"] = {**recipe.data["train"], **change}
+    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, "openai/gpt-oss-20b", cache_dir=tmp_path)
+    with pytest.raises(InputError) as err:
+        train.check_config(cfg, recipe)
+    assert any(line.startswith(key) for line in err.value.lines), err.value.lines
+
+
+def test_sequence_len_over_model_limit(tmp_path):
+    from wikikit.tinymodel import tiny_config
+
+    model_dir = tmp_path / "model"
+    tiny_config().save_pretrained(model_dir)  # the real GptOssConfig: 131072 positions
+    recipe = {"model": {"base": str(model_dir)}, "train": {"sequence_len": 262144}}
+    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, str(model_dir))
+    with pytest.raises(InputError, match=r"^train.sequence_len: 262144 is over .*\(131072\)"):
+        train.check_sequence_len(cfg, recipe)
+    train.check_sequence_len(dict(cfg, sequence_len=4096), recipe)
+
+
+def test_log_watcher_parses_trainer_lines():
+    w = train.LogWatcher(max_steps=2)
+    w.feed(
+        "{'loss': 12.25, 'grad_norm': 3.5, 'learning_rate': 0.001, 'epoch': 0.5, 'tokens_per_second_per_gpu': 812.0}\n"
+    )
+    w.feed("noise {'loss': '11.5', 'epoch': 1.0}\n")
+    w.feed(
+        "{'train_runtime': 9.5, 'train_samples_per_second': 1.2, 'train_loss': 11.9, 'epoch': 1.0}\n"
+    )
+    m = train.build_metrics(w, {}, "/m", 10.0, 12.0)
+    assert [p["loss"] for p in m["loss_curve"]] == [12.25, 11.5]
+    assert m["final_loss"] == 11.5 and m["tokens_per_second"] == 812.0 and m["train_loss"] == 11.9
