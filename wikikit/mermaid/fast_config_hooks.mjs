@@ -9,9 +9,12 @@
 //    a "__proto__" key, the one case where the two differ);
 //  - getConfig: assignWithDepth({}, currentConfig) is computed once per currentConfig object
 //    (Mermaid replaces that object, never edits it, when its config changes) and each call returns
-//    a copy of that snapshot made the same depth as the original's (three levels fresh, deeper
-//    objects shared with currentConfig exactly as before), so callers may still write into it.
+//    a copy-on-write view of that snapshot that reads like the original's fresh copy (three
+//    levels private, deeper objects shared with currentConfig exactly as before) and becomes a
+//    real copy of its own on the first write, so callers may still write into it.
 //    With WIKIKIT_MERMAID_VERIFY=1 every call also runs the original and counts differences.
+// Any failure on this fast path is re-parsed on the untouched code by the worker before it is
+// reported, and tests compare verdicts against the untouched code (see tests/test_mermaid.py).
 // If the expected text is not found (another Mermaid version) the module loads unchanged and the
 // worker reports fast: false.
 
@@ -47,17 +50,47 @@ function __wkAssign(dst, src, depth) {
   }
   return dst;
 }
-// A fresh copy of the snapshot's first "levels" levels; deeper values are shared, as in the
-// original (its last level is an Object.assign, which shares what lies below).
-function __wkCopy(value, levels) {
-  if (levels <= 0 || value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.slice(); // the original pushes array items by reference
-  const out = {};
-  for (const key of Object.keys(value)) {
-    if (key === "__proto__") Object.defineProperty(out, key, { value: __wkCopy(value[key], levels - 1), writable: true, enumerable: true, configurable: true });
-    else out[key] = __wkCopy(value[key], levels - 1);
-  }
-  return out;
+// A copy-on-write view of one level of the snapshot that behaves as the original's fresh copy:
+// reads see the snapshot, the first write (or define/delete) turns the view into a real object of
+// its own. "levels" is how many levels the original copies from here (3 at the top): below that,
+// objects are shared with currentConfig exactly as before; arrays are fresh slices, as the
+// original pushes their items into a new array.
+function __wkCow(src, levels) {
+  let own = null;
+  const children = new Map();
+  const child = (key) => {
+    if (children.has(key)) return children.get(key);
+    const v = src[key];
+    let out = v;
+    if (v !== null && typeof v === "object" && levels > 1) out = Array.isArray(v) ? v.slice() : __wkCow(v, levels - 1);
+    children.set(key, out);
+    return out;
+  };
+  const materialize = () => {
+    if (own === null) {
+      own = {};
+      for (const key of Object.keys(src)) {
+        if (key === "__proto__") Object.defineProperty(own, key, { value: child(key), writable: true, enumerable: true, configurable: true });
+        else own[key] = child(key);
+      }
+    }
+    return own;
+  };
+  const hasOwn = (key) => typeof key === "string" && Object.hasOwn(src, key);
+  return new Proxy({}, {
+    get: (_, key, receiver) => own !== null ? Reflect.get(own, key, receiver) : hasOwn(key) ? child(key) : Reflect.get(src, key, receiver),
+    has: (_, key) => key in (own ?? src),
+    ownKeys: () => Reflect.ownKeys(own ?? src),
+    getOwnPropertyDescriptor: (_, key) => {
+      if (own !== null) return Reflect.getOwnPropertyDescriptor(own, key);
+      if (!hasOwn(key)) return undefined;
+      const d = Reflect.getOwnPropertyDescriptor(src, key);
+      return { value: child(key), writable: d.writable ?? true, enumerable: d.enumerable, configurable: true };
+    },
+    set: (_, key, value) => Reflect.set(materialize(), key, value),
+    defineProperty: (_, key, descriptor) => Reflect.defineProperty(materialize(), key, { configurable: true, ...descriptor }),
+    deleteProperty: (_, key) => Reflect.deleteProperty(materialize(), key),
+  });
 }
 var __wkSnapshot = { src: null, value: null };
 function __wkGetConfig() {
@@ -65,7 +98,7 @@ function __wkGetConfig() {
     __wkSnapshot.src = currentConfig;
     __wkSnapshot.value = __wkAssign({}, currentConfig, 2);
   }
-  const copy = __wkCopy(__wkSnapshot.value, 3);
+  const copy = __wkCow(__wkSnapshot.value, 3);
   if (__wk.verify && !__wk.isDeepStrictEqual(copy, assignWithDepth({}, currentConfig))) __wk.mismatches += 1;
   return copy;
 }
