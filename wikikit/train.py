@@ -65,6 +65,8 @@ CPU_PROFILE: dict[str, Any] = {
     "lora_qkv_kernel": False,
     "lora_o_kernel": False,
     "bf16": "auto",
+    # Without a GPU, bf16 "auto" turns fp16 on (float16 weights): very slow matmuls on CPU.
+    "fp16": False,
     "tf32": False,
 }
 
