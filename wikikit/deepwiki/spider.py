@@ -255,7 +255,7 @@ def run_crawl(args: argparse.Namespace) -> None:
         retries=args.retries,
         log_level=args.log_level,
     )
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     process.crawl(
         DeepWikiSpider,
         base_url=args.base_url,
