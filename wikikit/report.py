@@ -71,7 +71,8 @@ def table(
         body.append("<tr>" + "".join(cells) + "</tr>")
     if not body:
         return Raw("")
-    return Raw(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return Raw(f"<table>{thead}<tbody>{''.join(body)}</tbody></table>")
 
 
 def chart(make: Callable[[], str], alt: str) -> Raw:
@@ -502,7 +503,7 @@ def data_breakdowns(view: RunView, q: dict[str, Any]) -> Raw:
 
 
 def data_dedup(view: RunView, q: dict[str, Any]) -> Raw:
-    from wikikit.report_plots import grouped_bars
+    from wikikit.report_plots import PALETTE, count_bars
 
     out = []
     dd = q.get("dedup")
@@ -527,11 +528,11 @@ def data_dedup(view: RunView, q: dict[str, Any]) -> Raw:
             keys = sorted(sizes, key=int)
             out.append(
                 chart(
-                    lambda: grouped_bars(
-                        keys,
-                        {"clusters": [sizes[k] for k in keys]},
-                        "Duplicate clusters by size",
-                        "clusters",
+                    lambda: count_bars(
+                        {f"{k} copies": sizes[k] for k in keys},
+                        "Duplicate clusters by size (clusters)",
+                        color=PALETTE[3],
+                        keep_order=True,
                     ),
                     "duplicate cluster sizes",
                 )
@@ -670,11 +671,13 @@ def section_eval(view: RunView) -> Raw:
             value = scores[t][metric]
             b = (base.get(t) or {}).get(metric) if isinstance(base, dict) else None
             tgt = target[t] if metric == headline[t] else None
-            verdict = (
-                ""
-                if tgt is None or value is None
-                else ("meets target" if value > tgt else "below target")
-            )
+            verdict: Any = ""
+            if tgt is not None and value is not None:
+                ok = value > tgt
+                verdict = Raw(
+                    f'<span class="{"good" if ok else "error"}">'
+                    f"{'meets target' if ok else 'below target'}</span>"
+                )
             rows.append(
                 [
                     t,

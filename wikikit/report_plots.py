@@ -109,7 +109,8 @@ def histograms(samples: Mapping[str, Sequence[int]], title: str, xlabel: str) ->
         values = [v for vs in samples.values() for v in vs]
         lo, hi = max(1, min(values)), max(values)
         log = hi / lo > 50
-        bins = np.geomspace(lo, hi + 1, 40) if log else np.linspace(lo, hi + 1, 40)
+        n_bins = int(min(40, max(8, 2 * len(values) ** 0.5)))  # fewer bins for small samples
+        bins = np.geomspace(lo, hi + 1, n_bins) if log else np.linspace(lo, hi + 1, n_bins)
         for name, vs in samples.items():
             if vs:
                 ax.hist(vs, bins=bins, histtype="step", linewidth=1.6, density=True, label=name)
