@@ -7,6 +7,7 @@ memory (ru_maxrss). Usage: .venv/bin/python bench/data_stage.py [N]
 
 from __future__ import annotations
 
+import hashlib
 import random
 import resource
 import sys
@@ -82,19 +83,22 @@ def main(n: int) -> None:
     size_kb = sum(len(e.assistant_text) for e in examples) / n / 1024
     print(f"{n} examples, {size_kb:.2f} KB assistant text each")
     timings = {}
-    t_all = time.perf_counter()
+    cpu = {}  # process CPU seconds: what the step costs when the machine is shared
+    t_all, c_all = time.perf_counter(), time.process_time()
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     filters = [SecretsScrubber(), MinCharsFilter(200), MarkdownFilter(), RequireRefsFilter()]
     kept = [e for e in examples if not any(f.check(e) for f in filters)]
     timings["filters"] = time.perf_counter() - t
+    cpu["filters"] = time.process_time() - c
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     dd = dedup([e.assistant_text for e in kept], **DEDUP)
     kept = [kept[i] for i in dd.kept]
     timings["dedup"] = time.perf_counter() - t
+    cpu["dedup"] = time.process_time() - c
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     pools = {
         "real": [e for e in kept if e.source == "jsonl"],
         "synthetic": [e for e in kept if e.source == "synthetic"],
@@ -112,21 +116,32 @@ def main(n: int) -> None:
         "repo",
     )
     timings["mix+split"] = time.perf_counter() - t
+    cpu["mix+split"] = time.process_time() - c
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     render = HarmonyRenderer()
-    chars = sum(len(render(e)) for e in examples)  # render all n, the worst case
+    digest = hashlib.sha256()  # of every result, to show a faster version changes nothing
+    chars = 0
+    for e in examples:  # render all n, the worst case
+        text = render(e)
+        chars += len(text)
+        digest.update(text.encode("utf-8"))
     timings["render (all n)"] = time.perf_counter() - t
+    cpu["render (all n)"] = time.process_time() - c
 
     total = time.perf_counter() - t_all
+    total_cpu = time.process_time() - c_all
+    digest.update(repr((dd.kept, dd.clusters, m.selected, parts)).encode("utf-8"))
+    digest.update(repr([(e.id, [x.content for x in e.messages]) for e in kept]).encode("utf-8"))
     for k, v in timings.items():
-        print(f"  {k:16s} {v:7.2f} s  {n / v:10.0f} examples/s")
+        print(f"  {k:16s} {v:7.2f} s  {n / v:10.0f} examples/s  (cpu {cpu[k]:6.2f} s)")
     print(
         f"dedup removed {dd.exact_removed} exact + {dd.near_removed} near; mixed {len(chosen)}; "
         f"split {[len(parts[s]) for s in ('train', 'validation', 'test')]}; rendered {chars / 1e6:.1f} M chars"
     )
+    print(f"results sha256 {digest.hexdigest()[:16]}")
     print(
-        f"TOTAL {total:.2f} s for {n} examples: {n / total:.0f} examples/s; "
+        f"TOTAL {total:.2f} s (cpu {total_cpu:.2f} s) for {n} examples: {n / total:.0f} examples/s; "
         f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
     )
 

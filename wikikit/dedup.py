@@ -4,11 +4,18 @@ Both passes look at the normalized assistant text (lower case, words only), whic
 model learns to write. Shingles are word n-grams. The first example of each cluster (in stream
 order) is kept, so the result is deterministic for a given input order.
 
-Speed: a shingle's 32-bit hash is computed with numpy from per-word polynomial hashes (a
-rolling polynomial over the window), and datasketch applies its permutations to the whole batch at
-once (`MinHash.update_batch`, identity hash function). A candidate from the LSH index counts as
-a duplicate only if the estimated Jaccard similarity reaches the threshold, so LSH's banding can
-favour recall without removing unrelated texts.
+Speed (50,000 texts of 2 KB in seconds, see bench/data_stage.py): shingle hashes are computed
+with numpy for many texts at once (per-word polynomial hashes from prefix sums, a rolling
+polynomial over the window), and the MinHash signatures of a whole batch come from one numpy
+expression that is datasketch's own affine32 scheme (its permutations, its fmix pre-mix), so
+each signature equals `MinHash.update_batch` on the same hashes (tests/test_dedup.py checks it).
+Signatures become datasketch `LeanMinHash`es in a datasketch `MinHashLSH` index. A text whose
+LSH band keys are shared with no other text in any band can have no candidate and be no one's
+candidate, so only texts that share a band key go through the index (queried, then inserted if
+kept): for a corpus with few near-duplicates that skips almost all of the index's per-text
+Python work, and the result is the same as sending every text through it. A candidate counts as a duplicate only if the estimated Jaccard
+similarity reaches the threshold, so LSH's banding can favour recall without removing unrelated
+texts.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 # Why 0.5 on word 3-grams: editing a fraction p of the words leaves about (1-p)^k of the k-word
 # shingles intact, so the Jaccard similarity is u/(2-u) with u = (1-p)^k. For p = 10% that is
@@ -32,8 +39,23 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
+# ASCII byte -> itself for [a-z0-9_], lower case for [A-Z], a space for everything else: the
+# same words as WORD.findall(text.lower()) for ASCII text, without making one str per word.
+_ASCII_WORDS = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32
+    for c in range(256)
+)
+
+
 def normalize_words(text: str) -> list[str]:
     return WORD.findall(text.lower())
+
+
+def normalized_bytes(text: str) -> bytes:
+    """`" ".join(normalize_words(text))` as UTF-8, fast for ASCII text."""
+    if text.isascii():
+        return b" ".join(text.encode("ascii").translate(_ASCII_WORDS).split())
+    return " ".join(WORD.findall(text.lower())).encode("utf-8")
 
 
 @dataclass
@@ -75,18 +97,22 @@ class ShingleHasher:
         )
 
     def word_ids(self, words: list[str]) -> np.ndarray:
-        """One 64-bit hash per word, computed for all words at once with numpy.
+        return self.word_ids_of(" ".join(words).encode("utf-8"))
 
-        A word's hash is the polynomial sum of its UTF-8 bytes, taken from prefix sums over the
-        space-joined words and shifted back to the word's start with the multiplier's inverse.
+    def word_ids_of(self, data: bytes) -> np.ndarray:
+        """One 64-bit hash per space-separated word of `data`, all computed at once with numpy.
+
+        A word's hash is the polynomial sum of its UTF-8 bytes, taken from prefix sums and
+        shifted back to the word's start with the multiplier's inverse, so it does not depend
+        on where the word is: many texts joined by spaces give each text's own word hashes.
         """
-        if not words:
+        if not data:
             return np.empty(0, dtype=np.uint64)
-        data = np.frombuffer(" ".join(words).encode("utf-8"), dtype=np.uint8)
-        n = len(data)
+        arr = np.frombuffer(data, dtype=np.uint8)
+        n = len(arr)
         pw, inv = _powers(n)
-        acc = np.cumsum(data.astype(np.uint64) * pw[:n], dtype=np.uint64)
-        spaces = np.flatnonzero(data == 32)
+        acc = np.cumsum(arr.astype(np.uint64) * pw[:n], dtype=np.uint64)
+        spaces = np.flatnonzero(arr == 32)
         starts = np.concatenate(([0], spaces + 1))
         ends = np.concatenate((spaces, [n]))  # exclusive
         total = acc[ends - 1]
@@ -94,11 +120,8 @@ class ShingleHasher:
         h = (total - before) * inv[starts]
         return h * _MULT + (ends - starts).astype(np.uint64)
 
-    def hashes(self, words: list[str]) -> np.ndarray:
-        ids = self.word_ids(words)
-        if len(ids) == 0:
-            return ids
-        k = min(self.k, len(ids))
+    def window_hashes(self, ids: np.ndarray, k: int) -> np.ndarray:
+        """The 32-bit hash (in uint64) of every k-word window of `ids`, with repeats."""
         n = len(ids) - k + 1
         acc = np.zeros(n, dtype=np.uint64)
         for j in range(k):  # uint64 arithmetic wraps: a polynomial hash mod 2^64
@@ -106,7 +129,14 @@ class ShingleHasher:
         acc ^= acc >> np.uint64(29)  # fold high bits down before truncating to 32
         acc *= _MULT
         acc ^= acc >> np.uint64(32)
-        return np.unique(acc & _MASK32)
+        return acc & _MASK32
+
+    def hashes(self, words: list[str]) -> np.ndarray:
+        """The distinct shingle hashes of a text (one shingle of all words if it is short)."""
+        ids = self.word_ids(words)
+        if len(ids) == 0:
+            return ids
+        return np.unique(self.window_hashes(ids, min(self.k, len(ids))))
 
 
 _P = 1099511628211  # FNV prime: odd, so invertible mod 2^64
@@ -115,18 +145,16 @@ _INV = np.ones(1, dtype=np.uint64)
 
 
 def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """P^i and P^-i mod 2^64 for i < n (grown on demand, shared)."""
+    """P^i and P^-i mod 2^64 for i < n (grown on demand by doubling, shared)."""
     global _POW, _INV
     if len(_POW) < n:
-        size = max(n, 2 * len(_POW), 4096)
         inv_p = pow(_P, -1, 1 << 64)
-        pw = [1] * size
-        iv = [1] * size
-        for i in range(1, size):
-            pw[i] = pw[i - 1] * _P & 0xFFFFFFFFFFFFFFFF
-            iv[i] = iv[i - 1] * inv_p & 0xFFFFFFFFFFFFFFFF
-        _POW = np.array(pw, dtype=np.uint64)
-        _INV = np.array(iv, dtype=np.uint64)
+        pw, iv = _POW, _INV
+        while len(pw) < max(n, 4096):
+            m = len(pw)  # the second half is the first times P^m (uint64 wraps: mod 2^64)
+            pw = np.concatenate((pw, pw * np.uint64(pow(_P, m, 1 << 64))))
+            iv = np.concatenate((iv, iv * np.uint64(pow(inv_p, m, 1 << 64))))
+        _POW, _INV = pw, iv
     return _POW, _INV
 
 
@@ -134,21 +162,102 @@ def _identity(x: int) -> int:
     return x
 
 
+# MurmurHash3's 32-bit finalizer, the pre-mix of datasketch's affine32 scheme.
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
+_EMPTY32 = np.uint32(0xFFFFFFFF)  # datasketch's value for "no element seen"
+_BATCH_BYTES = 64 * 1024  # texts per numpy batch: the (shingles x num_perm) block stays small
+
+
+def _fmix32(hv: np.ndarray) -> np.ndarray:
+    s1, m1, s2, m2 = _FMIX32
+    hv = hv ^ (hv >> s1)
+    hv *= m1
+    hv ^= hv >> s2
+    hv *= m2
+    hv ^= hv >> s1
+    return hv
+
+
 class MinHasher:
-    """datasketch MinHashes of texts, sharing one set of permutations."""
+    """datasketch (affine32) MinHash signatures of normalized texts, computed in batches."""
+
+    scheme = "affine32"
 
     def __init__(self, num_perm: int, shingle: int, seed: int = 1):
         self.num_perm = num_perm
-        self.shingles = ShingleHasher(shingle)
-        self._template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
         self.seed = seed
+        self.shingles = ShingleHasher(shingle)
+        template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity, scheme=self.scheme)
+        self.template = template
+        self._a, self._b = (np.asarray(p, dtype=np.uint32) for p in template.permutations)
 
-    def minhash(self, text: str, words: list[str] | None = None) -> MinHash:
-        m = self._template.copy()
-        hv = self.shingles.hashes(normalize_words(text) if words is None else words)
-        if len(hv):
-            m.update_batch(hv.tolist())
-        return m
+    def _minima(self, shingles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Per segment of `shingles` (starting at `offsets`), the min of every permutation."""
+        hv = _fmix32(shingles.astype(np.uint32))
+        phv = np.multiply.outer(hv, self._a)  # uint32 wraps: datasketch's mod 2^32
+        phv += self._b
+        return np.minimum.reduceat(phv, offsets, axis=0)
+
+    def signatures(self, docs: Sequence[bytes]) -> np.ndarray:
+        """One row of `num_perm` hash values per text from `normalized_bytes`.
+
+        Row i equals `MinHash(num_perm, seed, hashfunc=identity, scheme="affine32")` updated
+        with text i's shingle hashes; an empty text keeps datasketch's initial values.
+        """
+        out = np.full((len(docs), self.num_perm), _EMPTY32, dtype=np.uint32)
+        k = self.shingles.k
+        batch: list[int] = []
+        size = 0
+        for i, doc in enumerate(docs):
+            if not doc:
+                continue
+            if doc.count(b" ") + 1 < k:  # a short text is one shingle of all its words
+                ids = self.shingles.word_ids_of(doc)
+                hv = self.shingles.window_hashes(ids, len(ids))
+                out[i] = self._minima(hv, np.zeros(1, dtype=np.intp))[0]
+                continue
+            batch.append(i)
+            size += len(doc) + 1
+            if size >= _BATCH_BYTES:
+                out[batch] = self._batch(docs, batch)
+                batch, size = [], 0
+        if batch:
+            out[batch] = self._batch(docs, batch)
+        return out
+
+    def _batch(self, docs: Sequence[bytes], idx: list[int]) -> np.ndarray:
+        k = self.shingles.k
+        ids = self.shingles.word_ids_of(b" ".join(docs[i] for i in idx))
+        words = np.array([docs[i].count(b" ") + 1 for i in idx], dtype=np.intp)
+        owner = np.repeat(np.arange(len(idx)), words)
+        hv = self.shingles.window_hashes(ids, k)
+        hv = hv[owner[: len(hv)] == owner[k - 1 :]]  # windows inside one text only
+        per_doc = words - k + 1
+        offsets = np.concatenate(([0], np.cumsum(per_doc)[:-1]))
+        return self._minima(hv, offsets)
+
+    def lean(self, hashvalues: np.ndarray) -> LeanMinHash:
+        return LeanMinHash(seed=self.seed, hashvalues=hashvalues, scheme=self.scheme)
+
+
+def shares_a_band(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """For each signature, whether some other signature has the same values in some LSH band.
+
+    Bands are MinHashLSH's: `rows` consecutive hash values each, from the start. A signature
+    for which this is False gets no candidates from the index and is no one's candidate.
+    """
+    n = len(signatures)
+    shared = np.zeros(n, dtype=bool)
+    if n < 2:
+        return shared
+    key = np.dtype((np.void, rows * signatures.itemsize))
+    for band in range(bands):
+        cols = np.ascontiguousarray(signatures[:, band * rows : (band + 1) * rows])
+        _, inverse, counts = np.unique(
+            cols.view(key).ravel(), return_inverse=True, return_counts=True
+        )
+        shared |= counts[inverse.ravel()] > 1
+    return shared
 
 
 def dedup(
@@ -169,15 +278,13 @@ def dedup(
 
     first_by_hash: dict[bytes, int] = {}
     unique: list[int] = []
-    words_of: dict[int, list[str]] = {}
-    for i, text in enumerate(texts):
-        words = normalize_words(text)
-        digest = hashlib.blake2b(" ".join(words).encode("utf-8"), digest_size=16).digest()
-        first = first_by_hash.setdefault(digest, i)
+    normalized: list[bytes] = []
+    for i, text in enumerate(wrap(texts, "dedup: exact")):
+        data = normalized_bytes(text)
+        first = first_by_hash.setdefault(hashlib.blake2b(data, digest_size=16).digest(), i)
         if first == i:
             unique.append(i)
-            if method != "exact":
-                words_of[i] = words
+            normalized.append(data)
         else:
             result.clusters.setdefault(first, []).append(i)
             result.exact_removed += 1
@@ -186,23 +293,25 @@ def dedup(
         return result
 
     hasher = MinHasher(num_perm, shingle)
+    sigs = hasher.signatures(normalized)
+    del normalized
     # Banding that favours recall; the Jaccard check below restores precision.
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, weights=(0.2, 0.8))
-    kept_sketch: dict[int, MinHash] = {}
-    for i in wrap(unique, "dedup: minhash"):
-        m = hasher.minhash(texts[i], words_of.pop(i))
-        dup_of = None
-        for cand in sorted(lsh.query(m)):  # lowest index first: deterministic cluster choice
-            if m.jaccard(kept_sketch[cand]) >= threshold:
-                dup_of = cand
+    indexed = np.flatnonzero(shares_a_band(sigs, lsh.b, lsh.r)).tolist()
+    # Query, then index only what is kept: the index stays as small as the set of kept texts
+    # (a heavily duplicated corpus does not make every query return every copy).
+    removed = np.zeros(len(unique), dtype=bool)
+    for j in wrap(indexed, "dedup: minhash lsh"):
+        sketch = hasher.lean(sigs[j])
+        for c in sorted(lsh.query(sketch)):  # lowest index first: deterministic cluster choice
+            if float(np.count_nonzero(sigs[j] == sigs[c])) / float(num_perm) >= threshold:
+                removed[j] = True
+                result.clusters.setdefault(unique[c], []).append(unique[j])
+                result.near_removed += 1
                 break
-        if dup_of is None:
-            lsh.insert(i, m, check_duplication=False)
-            kept_sketch[i] = m
-            result.kept.append(i)
         else:
-            result.clusters.setdefault(dup_of, []).append(i)
-            result.near_removed += 1
+            lsh.insert(j, sketch, check_duplication=False)
+    result.kept = [i for j, i in enumerate(unique) if not removed[j]]
     for members in result.clusters.values():
         members.sort()
     return result

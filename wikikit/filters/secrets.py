@@ -34,9 +34,26 @@ PATTERNS: dict[str, str] = {
 SAFE_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "users.noreply.github.com")
 
 _COMBINED = re.compile("|".join(f"(?P<{kind}>{pat})" for kind, pat in PATTERNS.items()))
+# A text none of whose patterns could match skips the combined expression. Every pattern needs
+# one of these substrings; for ASCII text plain substring tests decide it (much faster than a
+# regular expression with a case-insensitive group), other text keeps the regex, whose case
+# folding also matches e.g. the Kelvin sign as "k".
 _QUICK = re.compile(
     r"@|-----BEGIN|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|xox|AIza|hf_|_live_|eyJ|(?i:key|token|secret|passw)"
 )
+_MARKERS = ("@", "-----BEGIN", "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_")
+_MARKERS += ("github_pat_", "sk-", "xox", "AIza", "hf_", "_live_", "eyJ")
+_MARKERS_ANY_CASE = ("key", "token", "secret", "passw")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only when no pattern can match `text`."""
+    if not text.isascii():
+        return _QUICK.search(text) is not None
+    if any(m in text for m in _MARKERS):
+        return True
+    lower = text.lower()
+    return any(m in lower for m in _MARKERS_ANY_CASE)
 
 
 class SecretsScrubber:
@@ -59,7 +76,7 @@ class SecretsScrubber:
         return f"[REDACTED_{kind.upper()}]"
 
     def scrub(self, text: str) -> str:
-        if not text or not _QUICK.search(text):
+        if not text or not may_hold_secret(text):
             return text
         return _COMBINED.sub(self._replace, text)
 
