@@ -183,6 +183,18 @@ def test_verdicts_are_cached_by_text_and_repeats_parse_once():
 
 
 @pytest.mark.slow
+def test_a_batch_split_across_two_workers_keeps_its_order():
+    validator = MermaidValidator(max_workers=2, cache_size=0)
+    try:
+        texts = [f"{d[1] if k % 3 else d[3]}\n%% {k}" for k, d in enumerate(DIAGRAMS * 20)]
+        results = validator.validate(texts, timeout_s=60)
+        assert [r.ok for r in results] == [k % 3 != 0 for k in range(len(texts))]
+        assert all(w is not None and w.alive() for w in validator._workers)  # both were used
+    finally:
+        validator.close()
+
+
+@pytest.mark.slow
 def test_a_hanging_diagram_times_out_without_stalling_the_others(hooked):
     good = DIAGRAMS[0][1]
     start = time.monotonic()
