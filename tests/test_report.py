@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from wikikit import report
 from wikikit.atomic import write_json
 from wikikit.cli import cli
 from wikikit.errors import InputError
 from wikikit.evaluate import HEADLINE, TARGETS
-from wikikit.report import render_report, sample_token_lengths, write_report
+from wikikit.report import render_report, sample_token_lengths, try_write_report, write_report
 from wikikit.runner import describe_outputs
 from wikikit.tokens import count_tokens
 
@@ -354,3 +355,17 @@ def test_token_lengths_are_counted_on_a_bounded_sample(tmp_path):
     assert sample_token_lengths(path, limit=10) == (lengths, seen)  # seeded: same page twice
     everything, _ = sample_token_lengths(path, limit=100)
     assert sorted(everything) == sorted(count_tokens(t) for t in texts)
+
+
+def test_try_write_report_never_raises(tmp_path, monkeypatch, capsys):
+    assert try_write_report(tmp_path) == tmp_path / "report.html"
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    assert try_write_report(tmp_path / "missing") is None
+    assert "could not write" in capsys.readouterr().err
+
+    def broken(run_dir):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "render_report", broken)
+    assert try_write_report(tmp_path) is None
+    assert "disk full" in capsys.readouterr().err

@@ -885,3 +885,14 @@ def write_report(run_dir: Path) -> Path:
     path = run_dir / REPORT_NAME
     write_text(path, render_report(run_dir))
     return path
+
+
+def try_write_report(run_dir: Path) -> Path | None:
+    """write_report for the end of `wikikit run`: a report problem never fails the run."""
+    try:
+        path = write_report(run_dir)
+    except Exception as exc:  # the run's own outcome matters more than its report
+        console.warn(f"could not write {Path(run_dir) / REPORT_NAME}: {exc}")
+        return None
+    console.info(f"report: {path}")
+    return path
