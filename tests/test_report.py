@@ -122,7 +122,7 @@ def write_package(run_dir: Path) -> dict:
             "metadata": {
                 "architecture": "gpt-oss",
                 "tensor_count": 29,
-                "tensor_types": {"F32": 29},
+                "tensor_types": ["F32"],
                 "tokenizer_model": "gpt2",
                 "tokenizer_pre": "gpt-4o",
             },
@@ -369,3 +369,28 @@ def test_try_write_report_never_raises(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(report, "render_report", broken)
     assert try_write_report(tmp_path) is None
     assert "disk full" in capsys.readouterr().err
+
+
+def _svgs(page: str) -> list[str]:
+    uris = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)
+    return [base64.b64decode(u).decode("utf-8") for u in uris]
+
+
+def test_loss_chart_gets_a_tokens_per_second_axis_when_steps_record_it(tmp_path):
+    metrics = write_train(tmp_path)
+    (loss_svg,) = [s for s in _svgs(render_report(tmp_path)) if "Training loss" in s]
+    assert "tokens/s" not in loss_svg
+    for i, point in enumerate(metrics["loss_curve"]):
+        point["tokens_per_second_per_gpu"] = 700.0 + i
+    write_json(tmp_path / "train" / "metrics.json", metrics)
+    (loss_svg,) = [s for s in _svgs(render_report(tmp_path)) if "Training loss" in s]
+    assert "tokens/s" in loss_svg
+
+
+def test_outputs_without_a_manifest_entry_are_shown_and_labelled(tmp_path):
+    write_package(tmp_path)
+    (tmp_path / "manifest.json").unlink()
+    sec = sections(render_report(tmp_path))
+    assert "outputs present, not in manifest.json" in sec["package"]
+    assert "not run yet: nothing to show" not in sec["package"]
+    assert "3 agreed (3 required): ok" in sec["package"]

@@ -146,6 +146,8 @@ def stage_banner(view: RunView, name: str, have_outputs: bool) -> Raw:
     """The line under a section title: how the stage went, or that it has not run."""
     entry = view.stage(name)
     status = stage_status(view, name)
+    if status == "not run yet" and have_outputs:
+        status = "outputs present, not in manifest.json"
     parts = [status_badge(status)]
     if entry.get("seconds") is not None:
         parts.append(esc(f"{fmt_num(float(entry['seconds']), 3)} s"))
@@ -595,10 +597,10 @@ def section_train(view: RunView) -> Raw:
         steps = [p.get("step", i + 1) for i, p in enumerate(curve)]
         losses = [p["loss"] for p in curve]
         rate = [
-            (p.get("step", i + 1), p["tokens_per_second"])
+            (p.get("step", i + 1), p.get("tokens_per_second", p.get("tokens_per_second_per_gpu")))
             for i, p in enumerate(curve)
-            if isinstance(p.get("tokens_per_second"), int | float)
         ]
+        rate = [(s, r) for s, r in rate if isinstance(r, int | float)]
         extra = ([s for s, _ in rate], [r for _, r in rate], "tokens/s") if rate else None
         out.append(
             chart(
