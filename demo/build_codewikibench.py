@@ -185,7 +185,10 @@ RUBRICS = {
             "weight": 3,
             "sub_tasks": [
                 {"requirements": "ShopApi is a thin adapter over the domain", "weight": 2},
-                {"requirements": "OrderService owns inventory, payment and storage effects", "weight": 3},
+                {
+                    "requirements": "OrderService owns inventory, payment and storage effects",
+                    "weight": 3,
+                },
             ],
         },
         {
@@ -219,7 +222,11 @@ def docs_tree_of(docs: dict) -> dict:
     """The outline-only form: the same headings, every text replaced by <detail_content>."""
 
     def strip(value):
-        return {k: strip(v) for k, v in value.items()} if isinstance(value, dict) else "<detail_content>"
+        return (
+            {k: strip(v) for k, v in value.items()}
+            if isinstance(value, dict)
+            else "<detail_content>"
+        )
 
     def one(p: dict, path: list) -> dict:
         out = {"title": p["title"], "path": json.dumps(path), "content": strip(p["content"])}

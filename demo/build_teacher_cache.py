@@ -17,6 +17,7 @@ demo recipe's `distill` source, or demo/shop, which is frozen for this reason):
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 from pathlib import Path
@@ -57,14 +58,20 @@ def docstring_of(lines: list[str], start: int) -> str:
     return ""
 
 
-def file_doc(path: str, level: int = 2) -> str:
-    """A SemanticWiki-style section for one demo/shop file, written from its real lines."""
+def file_doc(path: str, level: int = 2, pick: int = 0) -> str:
+    """A SemanticWiki-style section for one demo/shop file, written from its real lines.
+
+    `pick` rotates which definitions are covered, so answers to different prompts about the
+    same file differ (the data stage would drop them as duplicates otherwise)."""
     lines = (SHOP / path).read_text(encoding="utf-8").splitlines()
     module = path[:-3].replace("/", ".")
     summary = docstring_of(["", *lines], 0) or f"The `{module}` module."
     h = "#" * level
     parts = [f"{h} `{module}`\n\n{summary} It lives in `{path}` ({len(lines)} lines)."]
-    for kind, name, start, end in definitions(lines)[:4]:
+    defs = definitions(lines)
+    start_at = pick % len(defs) if defs else 0
+    chosen = (defs[start_at:] + defs[:start_at])[: 1 + pick % 3]
+    for kind, name, start, end in chosen:
         what = docstring_of(lines, start) or (
             f"The {'class' if kind == 'class' else 'function'} `{name}`, "
             f"{end - start + 1} lines, defined in `{module}`."
@@ -81,7 +88,10 @@ def file_doc(path: str, level: int = 2) -> str:
     edges = [
         f'    {me}["{module}"] --> {dep.split(".")[-1]}["{dep}: {names.strip()}"]'
         for dep, names in imports
-    ] or [f'    {me}["{module}"] --> {name}["{kind} {name}"]' for kind, name, _, _ in definitions(lines)]
+    ] or [
+        f'    {me}["{module}"] --> {name}["{kind} {name}"]'
+        for kind, name, _, _ in definitions(lines)
+    ]
     if edges:
         title = "Dependencies" if imports else "Structure"
         parts.append(f"{h}# {title}\n\n```mermaid\ngraph TD\n" + "\n".join(edges) + "\n```")
@@ -100,29 +110,53 @@ def shop_responder(api: str, body: dict[str, Any]) -> str:
 
     user = last_user_text(body)
     system = synthetic_fakes._system(body)
+    pick = int(hashlib.sha256(user.encode()).hexdigest(), 16) % 97
     scripted = (
         "You work through tools" in system
         or any(tag in user for tag in ("<question>", "<feature>", "<instruction>", '"score"'))
         or "Do not cite paths" in user
     )
+    steps = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
+    if "You work through tools" in system and steps >= 3:
+        path = paths_in(user)[0]
+        kind, name, start, end = definitions((SHOP / path).read_text().splitlines())[pick % 2]
+        return (
+            f"The page components/cart.md is written and documents `{path}`, starting with "
+            f"`{name}` ({path}:{start}-{end}). The completeness check reports one missing "
+            "page, pricing.md, which the next run of the agent should write so that every "
+            "link in the wiki resolves."
+        )
     if scripted:
         # The scripted answers embed synthetic_fakes._doc(path): make that the real-code doc.
-        synthetic_fakes._doc = lambda path: file_doc(path if (SHOP / path).is_file() else "shop/orders.py", 2)
+        synthetic_fakes._doc = lambda path: file_doc(
+            path if (SHOP / path).is_file() else "shop/orders.py", 2, pick
+        )
         return synthetic_fakes.wiki_responder(api, body)
     paths = paths_in(user)
+    ask = next(
+        (
+            line.strip()
+            for line in user.splitlines()
+            if line.strip()
+            and " | " not in line
+            and not line.startswith(("Repository:", "File:", "Layout", "```", "- "))
+        ),
+        "",
+    )[:200]
     intro = (
-        f"This page covers {', '.join(f'`{p}`' for p in paths[:3])} of the shop, "
-        "a small store whose checkout reserves stock, charges a payment gateway and saves orders."
+        f"Asked: {ask}\n\nThis page covers {', '.join(f'`{p}`' for p in paths[:3])} of the "
+        "shop, a small store whose checkout reserves stock, charges a payment gateway and "
+        "saves orders."
     )
-    return "\n\n".join([intro, *(file_doc(p, 2) for p in paths[:3])])
+    return "\n\n".join([intro, *(file_doc(p, 2, pick + i) for i, p in enumerate(paths[:3]))])
 
 
 def main() -> int:
     import os
 
-    import wikikit  # noqa: F401 - sets the offline tokenizer paths first
     from teacher_fakes import FakeTeacherServer
 
+    import wikikit  # noqa: F401 - sets the offline tokenizer paths first
     from wikikit.recipe import load_recipe
     from wikikit.sources import SourceContext, synthetic
 
@@ -138,7 +172,11 @@ def main() -> int:
     with FakeTeacherServer(shop_responder) as server, tempfile.TemporaryDirectory() as tmp:
         live = {
             **config,
-            "teacher": {**teacher, "offline": False, "base_url": server.base_url(teacher["provider"])},
+            "teacher": {
+                **teacher,
+                "offline": False,
+                "base_url": server.base_url(teacher["provider"]),
+            },
         }
         ctx = SourceContext(
             recipe=recipe,

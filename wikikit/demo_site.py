@@ -81,7 +81,9 @@ class SiteHandler(BaseHTTPRequestHandler):
             if page not in pages:
                 return 404, "text/plain", b"not found"
         prefix = f"/{parts[0]}/{parts[1]}"
-        nav = [(f"{prefix}/{p.stem}", p.read_text(encoding="utf-8").split("\n", 1)[0]) for p in pages]
+        nav = [
+            (f"{prefix}/{p.stem}", p.read_text(encoding="utf-8").split("\n", 1)[0]) for p in pages
+        ]
         markdown = page.read_text(encoding="utf-8")
         title = markdown.split("\n", 1)[0].strip()
         return 200, "text/html; charset=utf-8", render_page(markdown, title, nav).encode()
@@ -98,9 +100,7 @@ def make_server(root: Path, port: int = 0, host: str = "127.0.0.1") -> Threading
 
 
 @contextmanager
-def serve_site(
-    root: Path = DEFAULT_ROOT, port: int = 0, host: str = "127.0.0.1"
-) -> Iterator[str]:
+def serve_site(root: Path = DEFAULT_ROOT, port: int = 0, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `root` in a background thread; yields the base URL (`http://127.0.0.1:PORT`)."""
     server = make_server(root, port, host)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"demo_site: cannot listen on 127.0.0.1:{args.port}: {exc}", file=sys.stderr)
         return 2
-    base_url = "http://127.0.0.1:%d" % server.server_address[1]
+    base_url = f"http://127.0.0.1:{server.server_address[1]}"
     if not command:
         print(f"demo_site: serving {args.root} at {base_url} (Ctrl-C to stop)", flush=True)
         try:

@@ -63,8 +63,8 @@ class RepoIndex:
     def _open_all(self) -> dict[str, Any]:
         from types import SimpleNamespace
 
-        # The traceability source's own opener: same path resolution, same clone cache.
-        from wikikit.sources.traceability import _open
+        # The opener every code-reading source uses: same path resolution, same clone cache.
+        from wikikit.sources._repos import open_source_repo
 
         repos: dict[str, Any] = {}
         sources = (getattr(self.recipe, "data", {}) or {}).get("data", {}).get("sources", {}) or {}
@@ -73,9 +73,14 @@ class RepoIndex:
             ctx = SimpleNamespace(
                 recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)
             )
-            for i, spec in enumerate(cfg.get("repos") or []):
+            specs = cfg.get("repos") or []
+            if cfg.get("kind") == "deepwiki":
+                continue  # "owner/repo" names of a wiki site, not checkouts
+            # codewikibench maps a dataset repo_name to its checkout: {repo_name: spec}.
+            pairs = list(specs.items()) if isinstance(specs, dict) else list(enumerate(specs))
+            for i, spec in pairs:
                 try:
-                    repo = _open(spec, i, ctx, int(cfg.get("max_file_bytes", 1_000_000)))
+                    repo = open_source_repo(spec, i, ctx, int(cfg.get("max_file_bytes", 1_000_000)))
                 except Exception as exc:  # a repo we cannot open is "unavailable", not fatal
                     self.errors.append(f"data.sources.{name}.repos.{i}: {exc}")
                     continue

@@ -135,7 +135,11 @@ def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
         judge_min_score=int(config.get("judge_min_score", 7)),
         max_tool_steps=int(config.get("max_tool_steps", 12)),
     )
-    info(f"{name}: {len(items)} items for {teacher.settings.provider}/{teacher.settings.model}")
+    offline = " (offline: answers from the teacher cache only, no API calls)"
+    info(
+        f"{name}: {len(items)} items for {teacher.settings.provider}/{teacher.settings.model}"
+        + (offline if teacher.settings.offline else "")
+    )
     try:
         results = teacher.run(lambda: _run_items(items, env))
     finally:
