@@ -165,7 +165,7 @@ def _identity(x: int) -> int:
 # MurmurHash3's 32-bit finalizer, the pre-mix of datasketch's affine32 scheme.
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 _EMPTY32 = np.uint32(0xFFFFFFFF)  # datasketch's value for "no element seen"
-_BATCH_BYTES = 64 * 1024  # texts per numpy batch: the (shingles x num_perm) block stays small
+_BATCH_BYTES = 64 * 1024  # texts per numpy batch: the (num_perm x shingles) block stays small
 
 
 def _fmix32(hv: np.ndarray) -> np.ndarray:
@@ -194,9 +194,10 @@ class MinHasher:
     def _minima(self, shingles: np.ndarray, offsets: np.ndarray) -> np.ndarray:
         """Per segment of `shingles` (starting at `offsets`), the min of every permutation."""
         hv = _fmix32(shingles.astype(np.uint32))
-        phv = np.multiply.outer(hv, self._a)  # uint32 wraps: datasketch's mod 2^32
-        phv += self._b
-        return np.minimum.reduceat(phv, offsets, axis=0)
+        # (num_perm, shingles): each permutation's values are contiguous for the reduction.
+        phv = np.multiply.outer(self._a, hv)  # uint32 wraps: datasketch's mod 2^32
+        phv += self._b[:, None]
+        return np.minimum.reduceat(phv, offsets, axis=1).T
 
     def signatures(self, docs: Sequence[bytes]) -> np.ndarray:
         """One row of `num_perm` hash values per text from `normalized_bytes`.

@@ -25,8 +25,7 @@ from typing import Any
 from wikikit.example import Example, Message, Ref, example_id
 from wikikit.refs import format_source_ref, parse_refs, verify_ref
 from wikikit.repo import Repo
-from wikikit.sources._repos import add_repo_stats
-from wikikit.sources._repos import open_source_repo as _open
+from wikikit.sources._repos import add_repo_stats, open_source_repo
 from wikikit.symbols import CONTAINER_KINDS, Symbol, extract_symbols
 
 LANGUAGES = ("python", "typescript", "javascript", "go", "java", "rust", "c", "cpp", "csharp")
@@ -58,7 +57,7 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
     stats = ctx.stats[name]
     produced = 0
     for i, spec in enumerate(config.get("repos") or []):
-        repo = _open(spec, i, ctx, max_file_bytes)
+        repo = open_source_repo(spec, i, ctx, max_file_bytes)
         builder = _Builder(repo, ctx.seed, stats)
         try:
             for ex in builder.examples(languages, tasks, per_file):
