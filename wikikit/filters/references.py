@@ -73,7 +73,12 @@ class RepoIndex:
             ctx = SimpleNamespace(
                 recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)
             )
-            for i, spec in enumerate(cfg.get("repos") or []):
+            specs = cfg.get("repos") or []
+            if cfg.get("kind") == "deepwiki":
+                continue  # "owner/repo" names of a wiki site, not checkouts
+            # codewikibench maps a dataset repo_name to its checkout: {repo_name: spec}.
+            pairs = list(specs.items()) if isinstance(specs, dict) else list(enumerate(specs))
+            for i, spec in pairs:
                 try:
                     repo = open_source_repo(spec, i, ctx, int(cfg.get("max_file_bytes", 1_000_000)))
                 except Exception as exc:  # a repo we cannot open is "unavailable", not fatal
