@@ -48,18 +48,31 @@ def progress(items: Iterable[T], description: str, total: int | None = None) -> 
     """Iterate with a progress bar on a terminal; a start/end line otherwise."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
-    if _mode == "normal" and sys.stderr.isatty():
-        from rich.progress import Progress
-
-        with Progress(transient=True) as bar:
-            task = bar.add_task(description, total=total)
-            for item in items:
-                yield item
-                bar.advance(task)
-        info(f"{description}: done")
-        return
     start = time.monotonic()
     n = 0
+    if _mode == "normal" and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn()]
+        columns += [MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
+        # On stderr like every other line, so stdout stays clean for results.
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            task = bar.add_task(description, total=total)
+            for item in items:
+                n += 1
+                yield item
+                bar.advance(task)
+        _emit("info", f"{description}: {n} in {time.monotonic() - start:.1f}s", items=n)
+        return
     for item in items:
         n += 1
         yield item
