@@ -263,11 +263,16 @@ def run(
                 "versions": tool_versions(),
             }
         )
-        for p in plans:
-            if p.action == "skip":
-                console.info(f"[{p.stage}] up to date")
-                continue
-            _run_one(recipe, run_dir, manifest, p)
+        try:
+            for p in plans:
+                if p.action == "skip":
+                    console.info(f"[{p.stage}] up to date")
+                    continue
+                _run_one(recipe, run_dir, manifest, p)
+        finally:
+            from wikikit.report import try_write_report
+
+            try_write_report(run_dir)  # after every run, failed ones too; never raises
     return plans
 
 

@@ -13,6 +13,7 @@ A reason is `"<key>"` or `"<key> (<detail>)"`; counts are kept by key. A filter 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any, Protocol
 
@@ -40,6 +41,11 @@ class Filter(Protocol):
 def reason_key(reason: str) -> str:
     """The countable part of a reason: `bad_ref (x.py:9 past end)` -> `bad_ref`."""
     return reason.split(" (", 1)[0]
+
+
+# A cheap pre-check so the Node worker only starts for text that may hold a diagram
+# (``` or ~~~ fences, any case, any indent); the real extraction is wikikit.mermaid's.
+_MAY_HOLD_MERMAID = re.compile(r"(?:`{3,}|~{3,})\s*mermaid", re.IGNORECASE)
 
 
 def _mermaid_filter_class() -> Any:
@@ -80,10 +86,10 @@ class MermaidCheck:
 
     def check(self, example: Example) -> str | None:
         if self.status == "unavailable":
-            if "```mermaid" in example.assistant_text:
+            if _MAY_HOLD_MERMAID.search(example.assistant_text):
                 self.counts["unchecked"] += 1
             return None
-        if "```mermaid" not in example.assistant_text:
+        if not _MAY_HOLD_MERMAID.search(example.assistant_text):
             return None
         try:
             if self._inner is None:
