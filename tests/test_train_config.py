@@ -161,7 +161,7 @@ def test_sequence_len_over_model_limit(tmp_path):
 def test_log_watcher_parses_trainer_lines():
     w = train.LogWatcher(max_steps=2)
     w.feed(
-        "{'loss': 12.25, 'grad_norm': 3.5, 'learning_rate': 0.001, 'epoch': 0.5, 'tokens_per_second_per_gpu': 812.0}\n"
+        "{'loss': 12.25, 'grad_norm': 3.5, 'learning_rate': 0.001, 'epoch': 0.5, 'tokens/train_per_sec_per_gpu': '812.0'}\n"
     )
     w.feed("noise {'loss': '11.5', 'epoch': 1.0}\n")
     w.feed(

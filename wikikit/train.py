@@ -424,7 +424,16 @@ class LogWatcher:
             step = len(self.losses) + 1
             entry = {"step": step, **{k: _num(v) for k, v in rec.items()}}
             self.losses.append(entry)
-            tkps = entry.get("tokens_per_second_per_gpu")
+            # Axolotl logs `tokens/train_per_sec_per_gpu` (include_tkps); older: tokens_per_second_per_gpu
+            tkps = next(
+                (
+                    v
+                    for k, v in entry.items()
+                    if "per_sec" in k and "tokens" in k and isinstance(v, float)
+                ),
+                None,
+            )
+            entry["tokens_per_second"] = tkps
             msg = f"train: step {step}" + (f"/{self.max_steps}" if self.max_steps else "")
             msg += f" loss {entry['loss']:.4f}"
             if tkps:
@@ -633,9 +642,9 @@ def build_metrics(
             {"step": h["step"], "loss": h["loss"]} for h in state["log_history"] if "loss" in h
         ]
     tkps = [
-        e["tokens_per_second_per_gpu"]
+        e["tokens_per_second"]
         for e in watcher.losses
-        if isinstance(e.get("tokens_per_second_per_gpu"), float)
+        if isinstance(e.get("tokens_per_second"), float)
     ]
     evals = [h for h in state.get("log_history", []) if "eval_loss" in h]
     return {
