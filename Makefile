@@ -72,6 +72,8 @@ $(VENV)/.llama-cpp: $(VENV)/.deps
 	  $(BIN)/pip wheel -q --no-deps llama-cpp-python==$(LLAMA_CPP_VERSION) -w $(CACHE_HOME)/wheels
 	$(BIN)/pip install -q --no-deps $(CACHE_HOME)/wheels/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(BIN)/pip install -q -c requirements/constraints.txt "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" --no-build-isolation
+	# llama.cpp's GGUF converter, from the same pinned sdist (tests then never touch the registry).
+	WIKIKIT_CACHE=$(CACHE_HOME) $(BIN)/python -c "from wikikit.gguf_convert import fetch_sdist_converter as f; f()"
 	touch $@
 
 test: test-setup
@@ -80,8 +82,10 @@ test: test-setup
 test-fast: test-setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow"
 
+# The demo crawls a DeepWiki-format site that it serves itself on 127.0.0.1:8765 for the run.
 demo: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/wikikit run recipes/demo.yaml
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m wikikit.demo_site --port 8765 -- \
+	  $(BIN)/wikikit run recipes/demo.yaml
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .
