@@ -9,6 +9,7 @@ sha256, times, metadata, verification, what happened in Ollama).
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from pathlib import Path
@@ -116,8 +117,17 @@ def run_stage(ctx: StageContext) -> StageResult:
     llama_dir = _llama_cpp_dir(ctx)
     if llama_dir:
         gsec["llama_cpp_dir"] = llama_dir
-    log_path = out / "convert.log"
+    # The log streams into a temporary name and is renamed into place, even on failure.
+    log_path = out / ".convert.log.tmp-run"
     log_path.unlink(missing_ok=True)
+    try:
+        return _package(ctx, merged, out, gsec, log_path)
+    finally:
+        if log_path.exists():
+            os.replace(log_path, out / "convert.log")
+
+
+def _package(ctx: StageContext, merged: Path, out: Path, gsec: dict, log_path: Path) -> StageResult:
     times: dict[str, float] = {}
     name = model_name(ctx)
     osec = ctx.section.get("ollama", {})
