@@ -8,10 +8,10 @@ import random
 from pathlib import Path
 
 import pytest
+from data_stage_helpers import RecipeStandIn, run_data_stage
 from harmony_reference import harmony_text
 
 from wikikit.errors import StageNotImplemented, WikikitError
-from wikikit.stage import StageContext
 
 TOPICS = [
     "parser",
@@ -26,21 +26,8 @@ TOPICS = [
     "config",
 ]
 
-
-class RecipeStandIn:
-    """What the data stage needs of a Recipe: .data, .resolve_path, .secret."""
-
-    def __init__(self, data: dict, base: Path):
-        self.data = data
-        self.path = base / "recipe.yaml"
-        self._base = base
-
-    def resolve_path(self, value, key_path):
-        p = Path(value)
-        return p if p.is_absolute() else (self._base / p).resolve()
-
-    def secret(self, key_path):
-        return None
+# The whole module shares one stage run and loads `datasets`: about 8 s on 2 busy cores.
+pytestmark = pytest.mark.slow
 
 
 WORDS = [
@@ -167,16 +154,7 @@ def _recipe(base: Path, **data_overrides) -> RecipeStandIn:
 
 
 def _run(recipe: RecipeStandIn, run_dir: Path):
-    from wikikit.data import run_stage
-
-    ctx = StageContext(
-        recipe=recipe,
-        stage="data",
-        run_dir=run_dir,
-        out_dir=run_dir / "data",
-        cache_dir=run_dir / "cache" / "data",
-    )
-    return ctx, run_stage(ctx)
+    return run_data_stage(recipe, run_dir)
 
 
 @pytest.fixture(scope="module")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
+
+from data_stage_helpers import RecipeStandIn, run_data_stage
 
 from wikikit.decontaminate import decontaminate
 from wikikit.example import Example, Message
-from wikikit.stage import StageContext
 
 VOCAB = [f"{a}{b}" for a in ("re", "pro", "con", "sub", "trans") for b in ("quest", "cess", "form")]
 VOCAB += ["lexer", "parser", "planner", "router", "ledger", "budget", "tenant", "replica", "shard"]
@@ -65,17 +65,6 @@ def test_overlap_above_the_threshold_is_dropped_below_is_kept():
     assert keep == [0, 1, 2] and [d["id"] for d in dropped] == ["ex3"]
 
 
-class _Recipe:
-    def __init__(self, data: dict, base: Path):
-        self.data, self.path, self._base = data, base / "recipe.yaml", base
-
-    def resolve_path(self, value, key_path):
-        return (self._base / value).resolve()
-
-    def secret(self, key_path):
-        return None
-
-
 def test_stage_drops_train_copies_of_held_out_items_and_counts_them(tmp_path):
     """Families of 3 copies (same answer, different question) land in different splits; a train
     copy of a validation/test item must go, and quality.json must count it. Single texts stay."""
@@ -101,17 +90,7 @@ def test_stage_drops_train_copies_of_held_out_items_and_counts_them(tmp_path):
             "split": {"train": 0.6, "validation": 0.2, "test": 0.2},
         },
     }
-    from wikikit.data import run_stage
-
-    run_dir = tmp_path / "run"
-    ctx = StageContext(
-        recipe=_Recipe(data, tmp_path),
-        stage="data",
-        run_dir=run_dir,
-        out_dir=run_dir / "data",
-        cache_dir=run_dir / "cache",
-    )
-    result = run_stage(ctx)
+    ctx, result = run_data_stage(RecipeStandIn(data, tmp_path), tmp_path / "run")
 
     def answers(split: str) -> list[str]:
         lines = (ctx.out_dir / f"{split}.jsonl").read_text().splitlines()
