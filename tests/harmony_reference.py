@@ -20,9 +20,15 @@ EFFORT = {
 }
 
 
+def _arguments(arguments) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+
+
 def harmony_text(
-    messages: list[dict], tools: list[dict] | None = None, effort: str = "medium"
+    messages: list[dict], tools: list[dict] | str | None = None, effort: str = "medium"
 ) -> str:
+    if isinstance(tools, str):  # the data stage writes the tools column as a JSON string
+        tools = json.loads(tools)
     convo = [
         oh.Message.from_role_and_content(
             oh.Role.SYSTEM, oh.SystemContent.new().with_reasoning_effort(EFFORT[effort])
@@ -78,7 +84,7 @@ def harmony_text(
                     convo.append(
                         oh.Message.from_role_and_content(
                             oh.Role.ASSISTANT,
-                            json.dumps(c["function"]["arguments"], ensure_ascii=False),
+                            _arguments(c["function"]["arguments"]),
                         )
                         .with_channel("commentary")
                         .with_recipient(f"functions.{c['function']['name']}")

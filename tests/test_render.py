@@ -92,10 +92,27 @@ def test_messages_rows_are_openai_style():
     msgs = openai_messages(ex)
     assert msgs[1]["thinking"] == "Read the README."
     assert msgs[1]["tool_calls"] == [
-        {"type": "function", "function": {"name": "read_file", "arguments": {"path": "README.md"}}}
+        {
+            "type": "function",
+            "function": {"name": "read_file", "arguments": '{"path": "README.md"}'},
+        }
     ]
     assert msgs[2] == {"role": "tool", "content": '{"content": "# Demo"}', "name": "read_file"}
     assert json.loads(make_renderer("messages")(ex)) == msgs
+
+
+def test_rows_keep_each_calls_own_arguments_when_loaded_with_datasets(tmp_path):
+    """Argument objects of different shapes must not be merged into one struct (null keys)."""
+    import datasets
+
+    ex = _examples()[2]
+    other = Example.from_dict(ex.to_dict())
+    other.messages[1].tool_calls[0].arguments = {"query": "parser", "maxResults": 3}
+    rows = [{"messages": openai_messages(e), "tools": openai_tools(e)} for e in (ex, other)]
+    (tmp_path / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = datasets.load_dataset("json", data_files=str(tmp_path / "rows.jsonl"), split="train")
+    args = [json.loads(r["messages"][1]["tool_calls"][0]["function"]["arguments"]) for r in loaded]
+    assert args == [{"path": "README.md"}, {"query": "parser", "maxResults": 3}]
 
 
 def test_chatml():

@@ -87,7 +87,9 @@ def tool_specs(example: Example) -> list[dict[str, Any]]:
 
 
 def openai_messages(example: Example) -> list[dict[str, Any]]:
-    """The OpenAI-style list Axolotl's chat_template reads (thinking in `thinking`)."""
+    """The OpenAI-style list Axolotl's chat_template reads (thinking in `thinking`).
+
+    Tool-call arguments are JSON strings (Axolotl's template and harmony accept them)."""
     out = []
     for m in example.messages:
         d: dict[str, Any] = {"role": m.role, "content": m.content}
@@ -95,7 +97,12 @@ def openai_messages(example: Example) -> list[dict[str, Any]]:
             d["thinking"] = m.thinking
         if m.tool_calls:
             d["tool_calls"] = [
-                {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                # A JSON string, as in OpenAI's wire format: `datasets` would otherwise merge
+                # every row's argument objects into one struct and add null keys to each call.
+                {
+                    "type": "function",
+                    "function": {"name": c.name, "arguments": _arguments_text(c.arguments)},
+                }
                 for c in m.tool_calls
             ]
         if m.role == "tool" and m.name:
@@ -104,8 +111,11 @@ def openai_messages(example: Example) -> list[dict[str, Any]]:
     return out
 
 
-def openai_tools(example: Example) -> list[dict[str, Any]]:
-    return [{"type": "function", "function": spec} for spec in tool_specs(example)]
+def openai_tools(example: Example) -> str:
+    """The `tools` column as a JSON string, which Axolotl parses (field_tools defaults to tools);
+    a string keeps `datasets` from merging every row's parameter schemas into one."""
+    specs = [{"type": "function", "function": spec} for spec in tool_specs(example)]
+    return json.dumps(specs, ensure_ascii=False)  # key order is the rendered order
 
 
 # ------------------------------------------------------------------------------------ harmony
