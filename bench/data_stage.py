@@ -1,8 +1,13 @@
 """Benchmark: 50,000 synthetic examples (~2 KB each) through the data pipeline.
 
 Runs filters (secrets, length, markdown, require_refs), dedup (exact + MinHash LSH), mix,
-split and harmony rendering, and prints examples/second per step and overall, plus peak
-memory (ru_maxrss). Usage: .venv/bin/python bench/data_stage.py [N]
+split and harmony rendering, and prints examples/second per step and overall, the CPU seconds
+of each step (wall time on a shared machine depends on the other jobs), peak memory (ru_maxrss)
+and a digest of every result (kept/clustered indices, mix, splits, rendered texts), so that a
+faster version can show it changes nothing. Usage: .venv/bin/python bench/data_stage.py [N]
+
+Figures (2 cores, shared): before the vectorised dedup 40-139 s wall, 27.5 s CPU, 1.7 GB;
+after 7.3-7.5 s wall, 5.0 s CPU, 0.54 GB; digest 02b9c10dcbf9749f both times.
 """
 
 from __future__ import annotations

@@ -122,6 +122,33 @@ def test_secrets_are_redacted_and_counted():
 MERMAID = "Flow:\n\n```mermaid\ngraph TD\n  A --> B\n```\n"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain prose about parsers and routers",
+        "mail admin@corp.io",
+        "API_KEY = 'x'",
+        "my Password is",
+        "TOKEN",
+        "SeCrEt",
+        "ghp_ghX",
+        "a github_pat_ here",
+        "AKIA",
+        "eyJ",
+        "x_live_y",
+        "\u212aey",  # the Kelvin sign folds to "k" in a case-insensitive regex
+        "\u017fecret",  # so does the long s to "s"
+        "na\u00efve text with no marker",
+        "na\u00efve text, a token",
+    ],
+)
+def test_secret_prefilter_agrees_with_the_regex(text):
+    """The fast substring gate says "maybe" whenever the reference regex would."""
+    from wikikit.filters.secrets import _QUICK, may_hold_secret
+
+    assert may_hold_secret(text) == bool(_QUICK.search(text))
+
+
 def test_mermaid_unavailable_skip_keeps_and_reports(monkeypatch):
     import wikikit.filters as filters_pkg
 
