@@ -96,7 +96,7 @@ def transformers_greedy(model_dir: Path, ids: list[int], n: int) -> list[int]:
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(
-        str(model_dir), torch_dtype=torch.float32, attn_implementation="eager"
+        str(model_dir), dtype=torch.float32, attn_implementation="eager"
     ).eval()
     out = []
     cur = torch.tensor([ids])
@@ -118,7 +118,13 @@ def llama_cpp_greedy(gguf_path: Path, ids: list[int], n: int) -> tuple[list[int]
     from llama_cpp import Llama
 
     start = time.monotonic()
-    llm = Llama(model_path=str(gguf_path), n_ctx=max(512, len(ids) + n + 8), verbose=False)
+    # logits_all: llama-cpp-python keeps a row of `scores` per evaluated token only then.
+    llm = Llama(
+        model_path=str(gguf_path),
+        n_ctx=max(512, len(ids) + n + 8),
+        logits_all=True,
+        verbose=False,
+    )
     load_s = time.monotonic() - start
     llm.reset()
     llm.eval(ids)
