@@ -131,6 +131,16 @@ class ShingleHasher:
         acc ^= acc >> np.uint64(32)
         return acc & _MASK32
 
+    def windows_of_many(self, docs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Every k-word window hash of several normalized texts of at least k words each, text
+        after text, and how many windows each text has."""
+        k = self.k
+        ids = self.word_ids_of(b" ".join(docs))
+        words = np.array([d.count(b" ") + 1 for d in docs], dtype=np.intp)
+        owner = np.repeat(np.arange(len(docs)), words)
+        hv = self.window_hashes(ids, k)
+        return hv[owner[: len(hv)] == owner[k - 1 :]], words - k + 1  # windows inside one text
+
     def hashes(self, words: list[str]) -> np.ndarray:
         """The distinct shingle hashes of a text (one shingle of all words if it is short)."""
         ids = self.word_ids(words)
@@ -227,13 +237,7 @@ class MinHasher:
         return out
 
     def _batch(self, docs: Sequence[bytes], idx: list[int]) -> np.ndarray:
-        k = self.shingles.k
-        ids = self.shingles.word_ids_of(b" ".join(docs[i] for i in idx))
-        words = np.array([docs[i].count(b" ") + 1 for i in idx], dtype=np.intp)
-        owner = np.repeat(np.arange(len(idx)), words)
-        hv = self.shingles.window_hashes(ids, k)
-        hv = hv[owner[: len(hv)] == owner[k - 1 :]]  # windows inside one text only
-        per_doc = words - k + 1
+        hv, per_doc = self.shingles.windows_of_many([docs[i] for i in idx])
         offsets = np.concatenate(([0], np.cumsum(per_doc)[:-1]))
         return self._minima(hv, offsets)
 
