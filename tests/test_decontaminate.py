@@ -29,15 +29,15 @@ def _example(i: int, text: str) -> Example:
     )
 
 
+def _grams(text: str, n: int = 8) -> set[tuple[str, ...]]:
+    w = re.findall(r"\w+", text.lower())
+    return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
+
+
 def _share(text: str, held: str, n: int = 8) -> float:
     """Share of text's distinct word n-grams found in held: computed here without wikikit."""
-
-    def grams(t: str) -> set[tuple[str, ...]]:
-        w = re.findall(r"\w+", t.lower())
-        return {tuple(w[i : i + n]) for i in range(len(w) - n + 1)}
-
-    mine = grams(text)
-    return len(mine & grams(held)) / len(mine)
+    mine = _grams(text, n)
+    return len(mine & _grams(held, n)) / len(mine)
 
 
 def test_overlap_above_the_threshold_is_dropped_below_is_kept():
@@ -118,3 +118,29 @@ def test_stage_drops_train_copies_of_held_out_items_and_counts_them(tmp_path):
     assert len(visible) + q["dropped"] == total
     for s in range(singles):  # below the threshold: every single text is somewhere
         assert " ".join(_words(500 + s, 90)) + "." in visible
+
+
+def test_overlaps_in_many_batches_match_an_independent_count(monkeypatch):
+    """Batched hashing (forced tiny batches) gives each text its own share, short texts 0."""
+    import wikikit.decontaminate as dc
+
+    monkeypatch.setattr(dc, "_BATCH_BYTES", 200)
+    held = [" ".join(_words(10 + i, 60)) for i in range(5)] + ["Größe naïve İstanbul " * 5]
+    rng = random.Random(9)
+    texts = []
+    for i in range(40):
+        source = rng.choice(held).split()
+        k = rng.randrange(len(source))
+        texts.append(" ".join(source[:k] + _words(200 + i, rng.choice([0, 3, 30]))))
+    texts += ["too short", "", "Größe naïve İstanbul Größe naïve İstanbul Größe naïve"]
+    ref = dc.HeldOut(8)
+    ref.add_many(held)
+    got = ref.overlaps(texts)
+    held_grams = set().union(*(_grams(h) for h in held))
+    for text, share in zip(texts, got, strict=True):
+        mine = _grams(text)
+        if not mine:  # fewer than 8 words
+            assert share == 0.0
+            continue
+        assert abs(share - len(mine & held_grams) / len(mine)) < 1e-9, text[:40]
+    assert any(s > 0.5 for s in got) and any(0 < s < 0.5 for s in got)
