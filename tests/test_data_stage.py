@@ -261,3 +261,19 @@ def test_plan_lists_quotas(stage_run):
     _, recipe, ctx, _ = stage_run
     lines = plan(ctx)
     assert any("bucket real" in line and "30 examples" in line for line in lines)
+
+
+def test_token_lengths_are_reported_and_the_limit_enforced(stage_run, tmp_path):
+    from wikikit.tokens import count_tokens
+
+    base, _, ctx, _ = stage_run
+    full = json.loads((ctx.out_dir / "quality.json").read_text())["token_lengths"]
+    assert set(full["sources"]) == {"jsonl"} and full["all"]["count"] > 0
+    limit = int(full["all"]["median"])  # about half the examples are over it
+    recipe = _recipe(base, quality={"min_chars": 200, "mermaid": "ignore", "max_tokens": limit})
+    ctx2, _ = _run(recipe, tmp_path)
+    q = json.loads((ctx2.out_dir / "quality.json").read_text())
+    assert q["over_length"]["limit"] == limit and q["over_length"]["dropped"] > 0
+    for split in ("train", "validation", "test"):
+        for line in (ctx2.out_dir / f"{split}.jsonl").read_text().splitlines():
+            assert count_tokens(json.loads(line)["text"]) <= limit

@@ -76,6 +76,36 @@ def _bucket_of_sources(mix_cfg: dict[str, Any]) -> dict[str, str]:
     return owner
 
 
+def _fit_token_limit(
+    kept: list[tuple[str, Example]], report: dict[str, Any], recipe: Any, s: dict, render: Any
+) -> list[tuple[str, Example]]:
+    """Measure every example as it will be trained on (real tokenizer) and enforce the limit:
+    data.quality.max_tokens, else train.sequence_len. Over it: drop, or split single-message
+    examples (data.over_length: split). Histograms per source go to quality.json."""
+    from wikikit.token_scan import enforce_max_tokens, example_tokens, scan
+
+    examples = [ex for _, ex in kept]
+    lengths = [
+        example_tokens(ex, render) for ex in console.progress(examples, "data: token lengths")
+    ]
+    report["token_lengths"] = scan(examples, lengths=lengths)
+    limit = s["quality"].get("max_tokens") or (recipe.data.get("train") or {}).get("sequence_len")
+    if not limit:
+        return kept
+    mode = (recipe.data.get("data") or {}).get("over_length", "drop")
+    fitted: list[tuple[str, Example]] = []
+    over: Counter = Counter()
+    for (name, ex), n in zip(kept, lengths, strict=True):
+        if n <= limit:
+            fitted.append((name, ex))
+            continue
+        parts, counts = enforce_max_tokens([ex], int(limit), mode=mode, render=render, lengths=[n])
+        over.update(counts)
+        fitted.extend((name, p) for p in parts)
+    report["over_length"] = {"limit": int(limit), "mode": mode, **dict(sorted(over.items()))}
+    return fitted
+
+
 def plan(ctx: StageContext) -> list[str]:
     from wikikit.mix import largest_remainder
     from wikikit.sources import SourceContext
@@ -229,6 +259,8 @@ def run_stage(ctx: StageContext) -> StageResult:
 
     kept, report = collect(ctx, s, filters)
     artifacts = report.pop("artifacts")
+    render = make_renderer(fmt, model.get("reasoning_effort", "medium"))
+    kept = _fit_token_limit(kept, report, recipe, s, render)
 
     # Dedup across every source: a copy in two sources is still a copy.
     d = s["dedup"]
@@ -279,7 +311,6 @@ def run_stage(ctx: StageContext) -> StageResult:
         parts["train"] = [parts["train"][k] for k in keep]
         report["decontaminate"].update({"dropped": len(dropped), "dropped_examples": dropped[:100]})
 
-    render = make_renderer(fmt, model.get("reasoning_effort", "medium"))
     outputs: list[str] = []
     counts: dict[str, Any] = {}
     card_stats: dict[str, Any] = {}

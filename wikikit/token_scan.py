@@ -50,11 +50,15 @@ def _summary(values: list[int]) -> dict[str, Any]:
     }
 
 
-def scan(examples: Iterable[Example], render: Render | None = None) -> dict[str, Any]:
-    """{"sources": {source: summary}, "all": summary}; a summary has a token histogram."""
+def scan(
+    examples: Iterable[Example], render: Render | None = None, lengths: list[int] | None = None
+) -> dict[str, Any]:
+    """{"sources": {source: summary}, "all": summary}; a summary has a token histogram.
+
+    `lengths`, when the caller has measured already, are the examples' token counts in order."""
     per_source: dict[str, list[int]] = defaultdict(list)
-    for ex in examples:
-        per_source[ex.source].append(example_tokens(ex, render))
+    for i, ex in enumerate(examples):
+        per_source[ex.source].append(lengths[i] if lengths else example_tokens(ex, render))
     everything = [n for v in per_source.values() for n in v]
     return {
         "buckets": list(BUCKETS),
@@ -68,14 +72,15 @@ def enforce_max_tokens(
     max_tokens: int,
     mode: str = "drop",
     render: Render | None = None,
+    lengths: list[int] | None = None,
 ) -> tuple[list[Example], dict[str, int]]:
     """(examples that fit, counts). mode "split" cuts single-message examples into parts."""
     if mode not in ("drop", "split"):
         raise ValueError(f"mode must be 'drop' or 'split', not {mode!r}")
     kept: list[Example] = []
     counts: Counter = Counter()
-    for ex in examples:
-        n = example_tokens(ex, render)
+    for i, ex in enumerate(examples):
+        n = lengths[i] if lengths else example_tokens(ex, render)
         if n <= max_tokens:
             kept.append(ex)
             counts["kept"] += 1
