@@ -296,12 +296,15 @@ def test_stage_writes_a_checked_gguf_and_creates_the_model(packaged):
 
 
 @pytest.mark.slow
-def test_gguf_is_served_by_llama_cpp_server(packaged):
+def test_gguf_is_served_by_llama_cpp_server(packaged, merged_model, tmp_path):
+    from wikikit.gguf_verify import prompt_ids
+
     ctx, *_ = packaged
     port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(ctx.out_dir / "model.gguf")]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--model_alias", "tiny"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (a file, not a pipe: the load log is long)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -311,7 +314,7 @@ def test_gguf_is_served_by_llama_cpp_server(packaged):
                     assert "tiny" in r.read().decode()
                 break
             except OSError:
-                assert proc.poll() is None, proc.stdout.read().decode()[-3000:]
+                assert proc.poll() is None, (tmp_path / "server.log").read_text()[-3000:]
                 assert time.monotonic() < deadline, "llama_cpp.server did not start"
                 time.sleep(0.5)
         body = {
@@ -328,15 +331,18 @@ def test_gguf_is_served_by_llama_cpp_server(packaged):
         with urllib.request.urlopen(req, timeout=120) as r:
             reply = json.loads(r.read())
         choice = reply["choices"][0]
-        assert choice["message"]["role"] == "assistant"
+        assert choice["message"]["role"] == "assistant" and choice["message"]["content"]
         assert reply["usage"]["completion_tokens"] >= 1
-        assert reply["usage"]["prompt_tokens"] > 10  # the chat template rendered the harmony prompt
+        # The server rendered the GGUF's own chat template: the same harmony prompt as transformers.
+        want = prompt_ids(merged_model / "merged", "Say hi.")
+        assert reply["usage"]["prompt_tokens"] == len(want)
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 @pytest.mark.slow
