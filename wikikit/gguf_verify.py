@@ -95,8 +95,11 @@ def transformers_greedy(model_dir: Path, ids: list[int], n: int) -> list[int]:
     import torch
     from transformers import AutoModelForCausalLM
 
+    # float32 is the exact reference for small models; a 20B model stays in its saved dtype.
+    weights = sum(p.stat().st_size for p in model_dir.glob("*.safetensors"))
+    dtype = torch.float32 if weights < 4e9 else "auto"
     model = AutoModelForCausalLM.from_pretrained(
-        str(model_dir), dtype=torch.float32, attn_implementation="eager"
+        str(model_dir), dtype=dtype, attn_implementation="eager"
     ).eval()
     out = []
     cur = torch.tensor([ids])
