@@ -278,9 +278,7 @@ def test_stage_writes_a_checked_gguf_and_creates_the_model(packaged):
     assert info["chat_template_chars"] > 0 and "F16" in info["tensor_types"]
     greedy = meta["verification"]["greedy"]
     assert (
-        greedy["ok"]
-        and greedy["agreed_prefix"] == 8
-        and greedy["transformers"] == greedy["llama_cpp"]
+        greedy["ok"] and greedy["required"] == 4 and greedy["agreed_prefix"] >= greedy["required"]
     )
     assert "convert_hf_to_gguf" in (out / "convert.log").read_text()
     # Ollama got the GGUF's bytes and the Modelfile's template.
