@@ -89,3 +89,10 @@ def test_source_file_lists_are_not_wiki_links() -> None:
         "See [B](b.md).\n\nSources: [README.md:1-5]()\n"
     )
     assert score_completeness({"a.md": page, "b.md": "# B\n\nSources: [x.py:1]()"}).links == (1, 1)
+
+
+def test_output_without_any_page_is_no_pages_not_a_crash():
+    from wikikit.metrics.completeness import pages_from_output
+
+    assert pages_from_output("random tokens from an untrained model <|end|> zz") == {}
+    assert pages_from_output("") == {}

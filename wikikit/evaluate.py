@@ -150,10 +150,21 @@ def _chat_url(url: str, backend: str) -> str:
     return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
 
 
+def _torch_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[str, Any]:
     """simple_evaluate keyword arguments for a target (model, model_args, chat template)."""
     if target.backend == "hf":
-        args: dict[str, Any] = {"pretrained": target.location, "trust_remote_code": False}
+        # lm-eval's hf model defaults to device "cuda"; on a CPU-only machine say so.
+        args: dict[str, Any] = {
+            "pretrained": target.location,
+            "trust_remote_code": False,
+            "device": _torch_device(),
+        }
         if max_length:
             args["max_length"] = max_length
         return {"model": "hf", "model_args": args, "apply_chat_template": False, "style": "harmony"}

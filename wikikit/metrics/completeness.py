@@ -59,7 +59,7 @@ def pages_from_output(output: str) -> dict[str, str]:
     if pages:
         return pages
     marks = list(_MARKER.finditer(output or ""))
-    for m, nxt in zip(marks, [*marks[1:], None], strict=True):
+    for m, nxt in zip(marks, [*marks[1:], None], strict=False):  # the None pairs with the last
         pages[m["path"]] = output[m.end() : nxt.start() if nxt else len(output)].strip()
     return pages
 
