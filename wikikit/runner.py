@@ -273,6 +273,10 @@ def run(
             from wikikit.report import try_write_report
 
             try_write_report(run_dir)  # after every run, failed ones too; never raises
+    from wikikit.summary import run_summary
+
+    for line in run_summary(recipe, run_dir, manifest.data):
+        console.info(line)
     return plans
 
 

@@ -1,0 +1,91 @@
+"""The offline demo, every stage, through the CLI: what a new user runs first."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from wikikit.demo_site import DEFAULT_ROOT, serve_site
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "demo.yaml"
+CACHE = ROOT / "demo" / "teacher-cache.sqlite"
+
+
+def _wikikit(args: list[str], cwd: Path, env: dict) -> subprocess.CompletedProcess:
+    exe = str(Path(sys.executable).parent / "wikikit")
+    return subprocess.run(
+        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=1500
+    )
+
+
+@pytest.mark.slow
+def test_demo_runs_every_stage_offline(tmp_path):
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+    env.pop("ANTHROPIC_API_KEY", None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    cache = tmp_path / "teacher-cache.sqlite"
+    shutil.copy(CACHE, cache)
+    run_dir = tmp_path / "run"
+    with serve_site(DEFAULT_ROOT) as base:
+        args = [
+            "run", str(RECIPE), "--run-dir", str(run_dir),
+            "--set", f"data.sources.deepwiki.base_url={base}",
+            "--set", f"data.sources.distill.teacher.cache={cache}",
+            "--set", "train.max_steps=2",
+            "--set", "eval.limit=1",
+            "--set", "eval.compare_base=false",
+        ]  # fmt: skip
+        first = _wikikit(args, tmp_path, env)
+        out = first.stdout + first.stderr
+        assert first.returncode == 0, out[-4000:]
+        again = _wikikit(args, tmp_path, env)
+    assert again.returncode == 0
+    assert again.stderr.count("up to date") == 4  # nothing re-runs
+
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert {s: v["status"] for s, v in manifest["stages"].items()} == dict.fromkeys(
+        ["data", "train", "eval", "package"], "done"
+    )
+    # data
+    rows = (run_dir / "data" / "train.jsonl").read_text().splitlines()
+    assert rows and all(
+        json.loads(r)["text"].startswith("<|start|>system<|message|>") for r in rows
+    )
+    # train: a LoRA adapter, a merged model, a finite loss
+    metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
+    assert metrics["steps"] == 2 and math.isfinite(metrics["final_loss"])
+    assert (run_dir / "train" / "merged" / "config.json").is_file()
+    assert any((run_dir / "train" / "adapter").glob("adapter_model.*"))
+    # eval: every task of the recipe scored by lm-eval on the merged model
+    results = json.loads((run_dir / "eval" / "results.json").read_text())
+    for task in (
+        "wikikit_traceability",
+        "wikikit_mermaid",
+        "wikikit_tooluse",
+        "wikikit_completeness",
+    ):
+        assert task in json.dumps(results["scores"]), task
+    # package: a GGUF that loaded and agreed with transformers, and a Modelfile pointing at it
+    package = json.loads((run_dir / "package" / "package.json").read_text())
+    assert (run_dir / "package" / "model.gguf").stat().st_size > 1_000_000
+    greedy = package["verification"]["greedy"]
+    assert greedy["ok"] and greedy["agreed_prefix"] >= greedy["required"] >= 1, greedy
+    assert package["verification"]["metadata"]["architecture"] == "gpt-oss"
+    assert "FROM ./model.gguf" in (run_dir / "package" / "Modelfile").read_text()
+    # the report and the closing summary
+    assert (run_dir / "report.html").stat().st_size > 10_000
+    assert "Next:" in out and "ollama create wikikit-demo -f Modelfile" in out
+    assert "offline" in out.lower()  # the synthetic bucket says it is served from the cache
