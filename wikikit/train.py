@@ -409,8 +409,9 @@ def _parse_dict(text: str) -> dict[str, Any] | None:
 class LogWatcher:
     """Collects the Trainer's log dicts from Axolotl's output and echoes progress."""
 
-    def __init__(self, max_steps: int | None = None):
+    def __init__(self, max_steps: int | None = None, start_step: int = 0):
         self.losses: list[dict[str, Any]] = []
+        self.start_step = start_step  # a resumed run's first logged step is start_step + 1
         self.summary: dict[str, Any] = {}
         self.max_steps = max_steps
         self.tail: deque[str] = deque(maxlen=60)
@@ -421,7 +422,7 @@ class LogWatcher:
             rec = _parse_dict(m.group(0))
             if rec is None or "loss" not in rec:
                 continue
-            step = len(self.losses) + 1
+            step = self.start_step + len(self.losses) + 1
             entry = {"step": step, **{k: _num(v) for k, v in rec.items()}}
             self.losses.append(entry)
             # Axolotl logs `tokens/train_per_sec_per_gpu` (include_tkps); older: tokens_per_second_per_gpu
@@ -488,26 +489,73 @@ def run_axolotl(
         )
 
 
-def _latest_checkpoint(output_dir: Path) -> Path | None:
+def _checkpoints(output_dir: Path) -> list[Path]:
+    """The Trainer's checkpoint-N directories, oldest first (the rule Axolotl resumes by)."""
     cps = [p for p in output_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
-    return max(cps, key=lambda p: int(p.name.split("-")[-1])) if cps else None
+    return sorted(cps, key=lambda p: int(p.name.split("-")[-1]))
 
 
-def _prepare_checkpoint_dir(output_dir: Path, cfg: dict[str, Any]) -> bool:
-    """Keep checkpoints only when they belong to this exact config; return True when resuming."""
+def _checkpoint_state(checkpoint: Path) -> dict[str, Any] | None:
+    """A checkpoint's trainer_state.json; None when the save was cut short (it is written last)."""
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _latest_checkpoint(output_dir: Path) -> Path | None:
+    cps = [cp for cp in _checkpoints(output_dir) if _checkpoint_state(cp) is not None]
+    return cps[-1] if cps else None
+
+
+def _file_sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def training_identity(cfg: dict[str, Any]) -> str:
+    """What checkpoints are only valid for: the config and the content behind its paths.
+
+    A re-run data stage rewrites train.jsonl at the same path, so the files' bytes count too
+    (and a local base model's config)."""
+    files = [d["path"] for d in cfg.get("datasets", []) + cfg.get("test_datasets", [])]
+    if cfg.get("base_model"):
+        files.append(str(Path(cfg["base_model"]) / "config.json"))
+    contents = {f: _file_sha256(Path(f)) for f in files}
+    blob = json.dumps([cfg, contents], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _prepare_checkpoint_dir(output_dir: Path, cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """Keep checkpoints only when they belong to this exact training and are complete.
+
+    Returns the trainer state of the checkpoint Axolotl will resume from, or None (fresh start).
+    """
     stamp = output_dir / "wikikit-config.sha256"
-    digest = hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
+    digest = training_identity(cfg)
     if output_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != digest):
         shutil.rmtree(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    # The Trainer writes a checkpoint in place (no rename): a kill mid-save leaves one without
+    # trainer_state.json, and Axolotl would resume from it (the highest number) and fail.
+    for cp in _checkpoints(output_dir):
+        if _checkpoint_state(cp) is None:
+            console.warn(f"train: removing {cp.name}, cut short before it was complete")
+            shutil.rmtree(cp)
     write_text(stamp, digest + "\n")
-    return _latest_checkpoint(output_dir) is not None
+    latest = _latest_checkpoint(output_dir)
+    return _checkpoint_state(latest) if latest else None
 
 
 def _trainer_state(output_dir: Path) -> dict[str, Any]:
     cp = _latest_checkpoint(output_dir)
-    f = cp / "trainer_state.json" if cp else None
-    return json.loads(f.read_text(encoding="utf-8")) if f and f.is_file() else {}
+    return (_checkpoint_state(cp) or {}) if cp else {}
 
 
 def _copy_tree(src: Path, dst: Path) -> None:
@@ -552,8 +600,9 @@ def run_stage(ctx: StageContext) -> StageResult:
     cfg_path = ctx.out_dir / "axolotl.yaml"
     write_text(cfg_path, config_yaml(cfg))
     output_dir = Path(cfg["output_dir"])
-    resuming = _prepare_checkpoint_dir(output_dir, cfg)
-    if resuming:
+    resumed_state = _prepare_checkpoint_dir(output_dir, cfg)
+    resumed_from = int(resumed_state.get("global_step") or 0) if resumed_state else None
+    if resumed_state is not None:
         console.info(f"train: resuming from {_latest_checkpoint(output_dir).name}")
     env = subprocess_env(axolotl_bin, Path(base_model).is_dir())
     logs = ctx.out_dir / "logs"
@@ -561,7 +610,7 @@ def run_stage(ctx: StageContext) -> StageResult:
 
     start = time.monotonic()
     run_axolotl([str(axolotl_bin), "preprocess", str(cfg_path)], logs / "preprocess.log", env)
-    watcher = LogWatcher(cfg.get("max_steps"))
+    watcher = LogWatcher(cfg.get("max_steps"), start_step=resumed_from or 0)
     t0 = time.monotonic()
     run_axolotl(
         [str(axolotl_bin), "train", str(cfg_path), "--launcher", launcher],
@@ -597,10 +646,20 @@ def run_stage(ctx: StageContext) -> StageResult:
         outputs.append("merged/config.json")
 
     metrics = build_metrics(
-        watcher, _trainer_state(output_dir), base_model, train_wall, time.monotonic() - start
+        watcher,
+        _trainer_state(output_dir),
+        base_model,
+        train_wall,
+        time.monotonic() - start,
+        resumed_state=resumed_state,
     )
     metrics.update(
-        {"adapter": "adapter", "merged": "merged" if merged_dir else None, "resumed": resuming}
+        {
+            "adapter": "adapter",
+            "merged": "merged" if merged_dir else None,
+            "resumed": resumed_state is not None,
+            "resumed_from_step": resumed_from,
+        }
     )
     write_json(ctx.out_dir / "metrics.json", metrics)
     if metrics["final_loss"] is None or not math.isfinite(metrics["final_loss"]):
@@ -633,14 +692,29 @@ def _stage_adapter(src: Path, dst: Path) -> None:
 
 
 def build_metrics(
-    watcher: LogWatcher, state: dict[str, Any], base_model: str, train_wall: float, wall: float
+    watcher: LogWatcher,
+    state: dict[str, Any],
+    base_model: str,
+    train_wall: float,
+    wall: float,
+    *,
+    resumed_state: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """metrics.json: what eval, package and report read. Loss curve from the Trainer's log."""
+    """metrics.json: what eval, package and report read. Loss curve from the Trainer's log.
+
+    After a resume, the steps before the checkpoint come from its trainer state, so the curve
+    covers the whole training, not only the last attempt."""
     curve = [{"step": e["step"], "loss": e["loss"]} for e in watcher.losses]
-    if not curve and state.get("log_history"):  # a resumed run that had nothing left to do
-        curve = [
-            {"step": h["step"], "loss": h["loss"]} for h in state["log_history"] if "loss" in h
+    first = curve[0]["step"] if curve else math.inf
+    for history in (resumed_state or {}, state):  # a resumed run that had nothing left to do
+        earlier = [
+            {"step": h["step"], "loss": h["loss"]}
+            for h in history.get("log_history", [])
+            if "loss" in h and "step" in h and h["step"] < first
         ]
+        if earlier:
+            curve = earlier + curve
+            break
     tkps = [
         e["tokens_per_second"]
         for e in watcher.losses

@@ -1,0 +1,60 @@
+"""Shared by the train-stage tests: a data-stage output (train/validation JSONL) for a tiny run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from wikikit.example import Example, Message, ToolCall
+from wikikit.render import openai_messages, openai_tools
+
+ANSWER = "Module `m{k}.py` parses config files (`m{k}.py:1-{n}`) and returns a dict."
+
+# What the HF libraries need to stay offline in a test process and in the processes it starts.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "WANDB_MODE": "disabled",
+}
+
+
+def example(k: int) -> Example:
+    if k % 3 == 0:
+        msgs = [
+            Message("user", f"Read m{k}.py"),
+            Message(
+                "assistant",
+                "",
+                thinking="Read it first.",
+                tool_calls=[ToolCall("read_file", {"path": f"m{k}.py"})],
+            ),
+            Message("tool", "def f(): pass", name="read_file"),
+            Message("assistant", f"`m{k}.py` defines f (`m{k}.py:1`)."),
+        ]
+    else:
+        msgs = [
+            Message("system", "You document code. Cite file:line."),
+            Message("user", f"What does module m{k}.py do?"),
+            Message("assistant", ANSWER.format(k=k, n=k + 5), thinking=f"Look at m{k}.py."),
+        ]
+    return Example(id=f"e{k}", messages=msgs, source="fixture", category="qa")
+
+
+def write_data_stage_output(data_dir: Path) -> None:
+    """train/validation.jsonl in the data stage's row format (wikikit.data)."""
+    data_dir.mkdir(parents=True)
+    for name, ks in (("train", range(1, 17)), ("validation", range(100, 103))):
+        with open(data_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:
+            for k in ks:
+                ex = example(k)
+                row = {
+                    "id": ex.id,
+                    "messages": openai_messages(ex),
+                    "text": "",
+                    "source": ex.source,
+                    "category": ex.category,
+                }
+                if any(m.tool_calls for m in ex.messages):
+                    row["tools"] = openai_tools(ex)
+                f.write(json.dumps(row) + "\n")
