@@ -270,9 +270,149 @@ def test_fast_path_gives_the_same_verdicts_as_untouched_mermaid():
         assert got == expected
         stats = verified.worker(0).request({"op": "stats"})
         assert stats["fast"] and stats["verify"]
-        assert stats["mismatches"] == 0  # every fast getConfig() copy equalled the original's
+        assert stats["mismatches"] == 0  # every fast config copy/reuse equalled the original's
+        assert stats["sanitizeMismatches"] == 0  # every label shortcut equalled DOMPurify's
+        assert stats["sanitizeShortcuts"] > 0 and stats["memoVerified"] > 0
         assert stats["disagreements"] == 0  # no failure the untouched code would have accepted
         assert stats["rechecks"] == sum(not r.ok for r in expected if r.kind != UNKNOWN_TYPE) + 1
+    finally:
+        plain.close()
+        verified.close()
+
+
+# Labels that exercise Mermaid's label sanitising (DOMPurify) and its shortcut in
+# fast_sanitize.mjs: line breaks in every spelling, other markup, entities, characters the HTML
+# parser or serialiser changes, and plain text.
+LABELS = [
+    "plain text",
+    "Module<br/>(pkg/m.py)",
+    "A<BR>B",
+    "x<br >y",
+    "x<br\t/>y",
+    "  lead<br/>",
+    "a<br/><br/>b",
+    "tail<br/>",
+    "<br/ >odd",
+    "</br>close",
+    "a <b>bold</b> b",
+    "<i>it</i>",
+    "a &amp; b",
+    "a & b",
+    "x > y",
+    "x < y",
+    "<script>alert(1)</script>ok",
+    "<style>p{}</style>x",
+    '<a href="http://x" target="_blank">link</a>',
+    "&lt;T&gt;",
+    "nbsp\u00a0here",
+    "emoji \U0001f680",
+    "<img src=x onerror=alert(1)>",
+    "List<String>",
+    "Map<K, V>",
+    "#quot;q#quot;",
+    "fa:fa-car car",
+    "`md **bold**`",
+    "<!-- c -->c",
+    "<u>u</u><br>v",
+    "<code>run()</code>",
+    "H<sub>2</sub>O",
+    "&nbsp;",
+    "&#60;x",
+    "caf\u00e9<br/>cr\u00e8me",
+]
+
+
+def _label_diagrams(rng) -> list[str]:
+    """One diagram of each type with random labels in the places each type takes text."""
+    lab = [rng.choice(LABELS) for _ in range(12)]
+    q = [x.replace('"', "#quot;") for x in lab]
+    n = rng.randint(3, 12)
+    flow = ["flowchart " + rng.choice(["TD", "LR"])]
+    for i in range(n):
+        shape = rng.choice(['["{}"]', "[{}]", '("{}")', '{{"{}"}}'])
+        flow.append(f"  N{i}{shape.format(q[i % 12])} -->|{lab[(i + 1) % 12]}| N{i + 1}")
+    if rng.random() < 0.3:
+        flow.insert(1, '  subgraph S["' + q[0] + '"]')
+        flow.append("  end")
+    seq = ["sequenceDiagram", "  participant A as " + lab[0], "  participant B"]
+    seq += [f"  A->>B: {lab[i % 12]}" for i in range(n)] + [f"  Note over A,B: {lab[1]}"]
+    cls = ["classDiagram", f'  class C0["{q[2]}"]']
+    cls += [f"  class C{i} {{\n    +{lab[i % 12]} f{i}\n    +run() void\n  }}" for i in range(n)]
+    cls += [f"  C{i} <|-- C{i + 1} : {lab[(i + 3) % 12]}" for i in range(n - 1)]
+    state = ["stateDiagram-v2", "  [*] --> S0", f'  state "{q[3]}" as S1']
+    state += [f"  S{i} --> S{i + 1}: {lab[i % 12]}" for i in range(n)]
+    er = ["erDiagram"] + [f'  E{i} ||--o{{ E{i + 1} : "{q[i % 12]}"' for i in range(n)]
+    gantt = ["gantt", f"  title {lab[4]}", "  dateFormat YYYY-MM-DD", f"  section {lab[5]}"]
+    gantt += [f"  {lab[i % 12]} :t{i}, 2024-01-{i % 28 + 1:02d}, 2d" for i in range(n)]
+    pie = [f"pie title {lab[6]}"] + [f'  "{q[i % 12]}" : {i + 1}' for i in range(n)]
+    mind = ["mindmap", f"  root(({lab[7]}))"] + [f"    n{i}[{lab[i % 12]}]" for i in range(n)]
+    journey = ["journey", f"  title {lab[8]}", f"  section {lab[9]}"]
+    journey += [f"    {lab[i % 12]}: {i % 5 + 1}: Dev" for i in range(n)]
+    return ["\n".join(d) for d in (flow, seq, cls, state, er, gantt, pie, mind, journey)]
+
+
+def _break(rng, text: str) -> str:
+    """A likely broken variant: a line cut short, a bracket or arrow lost, junk inserted."""
+    lines = text.split("\n")
+    k = rng.randrange(1, len(lines)) if len(lines) > 1 else 0
+    how = rng.randrange(4)
+    if how == 0:
+        lines[k] = lines[k][: max(1, len(lines[k]) // 2)]
+    elif how == 1:
+        for ch in '])}"|':
+            if ch in lines[k]:
+                lines[k] = lines[k].replace(ch, "", 1)
+                break
+    elif how == 2:
+        lines[k] = lines[k].replace("-->", "-- >").replace("->>", "->").replace("--", "~")
+    else:
+        lines.insert(k, rng.choice(["  ]]", "  -->", "  :::", '  "open', "  end", "  {"]))
+    return "\n".join(lines)
+
+
+def generated_corpus(n: int, seed: int = 4) -> list[str]:
+    """n diagrams of all nine types, about a third broken, labels full of markup."""
+    import random
+
+    rng = random.Random(seed)
+    out: list[str] = []
+    while len(out) < n:
+        for text in _label_diagrams(rng):
+            out.append(_break(rng, text) if rng.random() < 0.35 else text)
+    return [f"{t}\n%% {k}" for k, t in enumerate(out[:n])]
+
+
+@pytest.mark.slow
+def test_fast_path_verdicts_equal_untouched_mermaid_on_a_generated_corpus():
+    """Every shortcut (config memo, label sanitiser) against the untouched code, on diagrams
+    built to hit them: same Result for every diagram, and in verify mode every shortcut answer
+    was also computed the original way and was equal."""
+    texts = generated_corpus(int(os.environ.get("WIKIKIT_MERMAID_CORPUS", "1800")))
+    plain = MermaidValidator(max_workers=1, extra_env={"WIKIKIT_MERMAID_FAST": "0"}, cache_size=0)
+    verified = MermaidValidator(
+        max_workers=1, extra_env={"WIKIKIT_MERMAID_VERIFY": "1"}, cache_size=0
+    )
+    try:
+        out: dict = {}
+        other = threading.Thread(target=lambda: out.update(e=plain.validate(texts, 120)))
+        other.start()  # the two run at once, one per core
+        got = verified.validate(texts, timeout_s=120)
+        other.join()
+        expected = out["e"]
+        assert got == expected, [
+            (t, g, e) for t, g, e in zip(texts, got, expected, strict=True) if g != e
+        ][:3]
+        valid = sum(r.ok for r in expected)
+        assert 0.3 * len(texts) < valid < 0.95 * len(texts)  # both verdicts well represented
+        assert {r.diagram_type for r in expected if r.ok} >= {
+            "flowchart-v2", "sequence", "classDiagram", "stateDiagram", "er", "gantt", "pie",
+            "mindmap", "journey",
+        }  # fmt: skip
+        stats = verified.worker(0).request({"op": "stats"})
+        assert stats["fast"] and stats["verify"]
+        assert stats["sanitizeShortcuts"] > 1000 and stats["sanitizeMismatches"] == 0
+        assert stats["memoVerified"] > len(texts) and stats["mismatches"] == 0
+        assert stats["disagreements"] == 0
     finally:
         plain.close()
         verified.close()

@@ -13,6 +13,16 @@
 //    levels private, deeper objects shared with currentConfig exactly as before) and becomes a
 //    real copy of its own on the first write, so callers may still write into it.
 //    With WIKIKIT_MERMAID_VERIFY=1 every call also runs the original and counts differences.
+//  - updateCurrentConfig(base, directives): mermaid.parse rebuilds the whole config two or three
+//    times per diagram (reset(), addDirective(frontmatter config), and flowchart's
+//    setConfig({ layout })), each time from the same base with the same few directives. The
+//    result is remembered per base object and directives (flat string/number/boolean ones only,
+//    after Mermaid's own sanitize()) and reused while the base is unchanged: every in-place write
+//    into siteConfig or a remembered base goes through assignWithDepth_default, which counts them
+//    and so invalidates the memo. A built config's first three levels are never written (getConfig
+//    hands out copies) and deeper objects are shared with the base either way, so reusing one is
+//    the same as building it again. It also lets getConfig's snapshot (one per config object) be
+//    reused from one diagram to the next. Verify mode builds every hit again and compares.
 // Any failure on this fast path is re-parsed on the untouched code by the worker before it is
 // reported, and tests compare verdicts against the untouched code (see tests/test_mermaid.py).
 // If the expected text is not found (another Mermaid version) the module loads unchanged and the
@@ -20,6 +30,8 @@
 
 const ASSIGN_DEFAULT = 'var assignWithDepth_default = assignWithDepth;';
 const GET_CONFIG = 'return assignWithDepth_default({}, currentConfig);';
+const UPDATE_START = '  let cfg = assignWithDepth_default({}, siteCfg);';
+const UPDATE_END = '  currentConfig = cfg;\n  checkConfig(currentConfig);';
 
 const INJECTED = `
 var __wk = (globalThis.__wikikitMermaid ??= { fast: true, patched: false, verify: false, mismatches: 0 });
@@ -92,26 +104,90 @@ function __wkCow(src, levels) {
     deleteProperty: (_, key) => Reflect.deleteProperty(materialize(), key),
   });
 }
-var __wkSnapshot = { src: null, value: null };
-function __wkGetConfig() {
-  if (__wkSnapshot.src !== currentConfig) {
-    __wkSnapshot.src = currentConfig;
-    __wkSnapshot.value = __wkAssign({}, currentConfig, 2);
+var __wkGen = 0; // in-place writes into siteConfig or into a config used as a memo base
+var __wkBases = new WeakSet();
+var __wkMemo = new WeakMap(); // base config -> Map(directives key -> { gen, init, cfg })
+var __wkVerifyHit = null;
+// A key that determines what the directives contribute, or null when they are not simple enough
+// to be sure of that: plain objects of strings, booleans, finite numbers and plain objects of
+// those (what frontmatter, setConfig({ layout }) and setConfig({ flowchart: {...} }) carry; both
+// levels are copied into the built config, never shared with it), and never a theme (its
+// variables are generated).
+function __wkSimple(d, nested) {
+  if (d === null || typeof d !== "object" || Object.getPrototypeOf(d) !== Object.prototype) return false;
+  if (Object.getOwnPropertySymbols(d).length > 0) return false;
+  for (const key of Object.getOwnPropertyNames(d)) {
+    const desc = Object.getOwnPropertyDescriptor(d, key);
+    if (key === "theme" || key === "__proto__" || !desc.enumerable || !("value" in desc)) return false;
+    const v = desc.value;
+    if (typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0))) continue;
+    if (nested || !__wkSimple(v, true)) return false;
   }
-  const copy = __wkCow(__wkSnapshot.value, 3);
+  return true;
+}
+function __wkDirectivesKey(list) {
+  for (const d of list) if (!__wkSimple(d, false)) return null;
+  return JSON.stringify(list);
+}
+// updateCurrentConfig's result for this base and these directives if it was built before from
+// the same, unchanged base, or null. Runs Mermaid's sanitize() on the directives first, as the
+// original does, so they are left exactly as it leaves them (it is idempotent).
+function __wkReusedConfig(base, list) {
+  __wkVerifyHit = null;
+  if (!__wk.fast || base === null || typeof base !== "object") return null;
+  const entries = __wkMemo.get(base);
+  if (entries === undefined) return null;
+  for (const d of list) sanitize(d);
+  const key = __wkDirectivesKey(list);
+  const hit = key === null ? undefined : entries.get(key);
+  if (hit === undefined || hit.gen !== __wkGen || hit.init !== configFromInitialize) return null;
+  if (__wk.verify) { __wkVerifyHit = hit.cfg; return null; } // build it the original way and compare
+  return hit.cfg;
+}
+// Called with each config built the original way; returns the one to use. In verify mode a memo
+// hit was built again: it must equal the remembered one, which is used, as without verify.
+function __wkRemember(base, list, cfg) {
+  if (__wkVerifyHit !== null) {
+    const hit = __wkVerifyHit;
+    __wkVerifyHit = null;
+    if (!__wk.isDeepStrictEqual(hit, cfg)) __wk.mismatches += 1;
+    __wk.memoVerified = (__wk.memoVerified ?? 0) + 1;
+    return hit;
+  }
+  if (base === null || typeof base !== "object") return cfg;
+  const key = __wkDirectivesKey(list);
+  if (key === null) return cfg;
+  let entries = __wkMemo.get(base);
+  if (entries === undefined) __wkMemo.set(base, (entries = new Map()));
+  if (entries.size >= 64) entries.clear();
+  entries.set(key, { gen: __wkGen, init: configFromInitialize, cfg });
+  __wkBases.add(base);
+  return cfg;
+}
+// getConfig's snapshot of each currentConfig object (the memo makes the same ones come back).
+var __wkSnapshots = new WeakMap();
+function __wkGetConfig() {
+  let snapshot = __wkSnapshots.get(currentConfig);
+  if (snapshot === undefined) __wkSnapshots.set(currentConfig, (snapshot = __wkAssign({}, currentConfig, 2)));
+  const copy = __wkCow(snapshot, 3);
   if (__wk.verify && !__wk.isDeepStrictEqual(copy, assignWithDepth({}, currentConfig))) __wk.mismatches += 1;
   return copy;
 }
 `;
 
 export function patchSource(source) {
-  if (!source.includes(ASSIGN_DEFAULT) || !source.includes(GET_CONFIG)) return null;
+  if (![ASSIGN_DEFAULT, GET_CONFIG, UPDATE_START, UPDATE_END].every((t) => source.includes(t))) return null;
   return source
     .replace(
       ASSIGN_DEFAULT,
-      `${INJECTED}\nvar assignWithDepth_default = (dst, src, opts) => __wk.fast ? __wkAssign(dst, src, opts?.depth ?? 2) : assignWithDepth(dst, src, opts);`,
+      `${INJECTED}\nvar assignWithDepth_default = (dst, src, opts) => { if (dst === siteConfig || __wkBases.has(dst)) __wkGen += 1; return __wk.fast ? __wkAssign(dst, src, opts?.depth ?? 2) : assignWithDepth(dst, src, opts); };`,
     )
-    .replace(GET_CONFIG, 'return __wk.fast ? __wkGetConfig() : assignWithDepth({}, currentConfig);');
+    .replace(GET_CONFIG, 'return __wk.fast ? __wkGetConfig() : assignWithDepth({}, currentConfig);')
+    .replace(
+      UPDATE_START,
+      `  const __wkCfg = __wkReusedConfig(siteCfg, _directives);\n  if (__wkCfg !== null) { currentConfig = __wkCfg; checkConfig(currentConfig); return currentConfig; }\n${UPDATE_START}`,
+    )
+    .replace(UPDATE_END, `  cfg = __wkRemember(siteCfg, _directives, cfg);\n${UPDATE_END}`);
 }
 
 export async function load(url, context, nextLoad) {

@@ -21,6 +21,7 @@ import { register } from 'node:module';
 import { createInterface } from 'node:readline';
 import { createRequire } from 'node:module';
 import { isDeepStrictEqual } from 'node:util';
+import { installFastSanitize } from './fast_sanitize.mjs';
 
 const FAST = process.env.WIKIKIT_MERMAID_FAST !== '0';
 const TEST_HOOKS = process.env.WIKIKIT_MERMAID_TEST_HOOKS === '1';
@@ -34,7 +35,7 @@ const state = {
   patched: false,
   verify: process.env.WIKIKIT_MERMAID_VERIFY === '1',
   isDeepStrictEqual,
-  mismatches: 0, // verify mode: getConfig copies that differ from the original's
+  mismatches: 0, // verify mode: config copies that differ from the original's
   rechecks: 0, // failures re-parsed on the untouched code
   disagreements: 0, // ...that the untouched code accepted (never expected)
 };
@@ -48,11 +49,15 @@ globalThis.document = dom.window.document;
 
 // After jsdom, so only Mermaid's own modules pass through the (off-thread) load hook.
 if (FAST) register('./fast_config_hooks.mjs', import.meta.url);
+// The DOMPurify instance Mermaid imports (the same module): label sanitising without a DOM where
+// the answer is known (see fast_sanitize.mjs). Installed before Mermaid adds its hooks.
+const { default: DOMPurify } = await import('dompurify');
+const sanitizeShortcut = FAST && installFastSanitize(DOMPurify, state);
 
 const { default: mermaid } = await import('mermaid');
 mermaid.initialize({ startOnLoad: false, logLevel: 5, securityLevel: 'strict' });
 const version = createRequire(import.meta.url)('mermaid/package.json').version;
-state.fast = FAST && state.patched;
+state.fast = FAST && state.patched && sanitizeShortcut;
 
 function oneLine(message) {
   // Jison messages are "Parse error on line N:\n<context>\n---^\nExpecting ...": keep the first
@@ -128,7 +133,12 @@ for await (const line of rl) {
   }
   if (request.op === 'stats') {
     const { fast, verify, mismatches, rechecks, disagreements } = state;
-    send({ stats: true, fast, verify, mismatches, rechecks, disagreements });
+    const { sanitizeShortcuts, sanitizeMemoHits, sanitizeMismatches, memoVerified = 0 } = state;
+    send({
+      stats: true,
+      ...{ fast, verify, mismatches, rechecks, disagreements, memoVerified },
+      ...{ sanitizeShortcuts, sanitizeMemoHits, sanitizeMismatches },
+    });
     continue;
   }
   send({ id: request.id, ...(await judge(String(request.text ?? ''))) });
