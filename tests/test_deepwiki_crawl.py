@@ -105,20 +105,22 @@ def test_page_limit_then_higher_limit_fetches_only_new_pages(site, tmp_path):
 
 def test_interrupted_crawl_resumes_without_refetching(site, tmp_path):
     wiki, _ = site
+    # One request at a time, each slow: a Ctrl-C after two pages lets at most the one in
+    # flight finish, so the crawl is cut short whatever the machine's load.
     for route in wiki.routes.values():
-        route.delay = max(route.delay, 0.15)
+        route.delay = max(route.delay, 0.6)
     cmd = crawl_cmd(tmp_path, wiki.base_url, concurrency_per_domain=1)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     items_file = tmp_path / "crawl" / "items.jsonl"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if items_file.exists() and len(items_file.read_text().splitlines()) >= 4:
+        if items_file.exists() and len(items_file.read_text().splitlines()) >= 2:
             break
-        time.sleep(0.05)
+        time.sleep(0.02)
     proc.send_signal(signal.SIGINT)  # Ctrl-C: scrapy stops gracefully and keeps its JOBDIR
     _, err = proc.communicate(timeout=60)
     interrupted = read_items(tmp_path / "crawl")
-    assert 4 <= len(interrupted) < len(wiki_paths(wiki.pages)), err[-1500:]
+    assert len(interrupted) >= 2, err[-1500:]
     assert "shutdown" in err
     first_log = list(wiki.log)
 
@@ -129,5 +131,6 @@ def test_interrupted_crawl_resumes_without_refetching(site, tmp_path):
     already = {p for p, s in first_log if s == 200}
     assert not already & set(second), sorted(already & set(second))
     items = read_items(tmp_path / "crawl")
+    assert len(interrupted) < len(items), "the interrupt did not cut the crawl short"
     assert wiki_paths(wiki.pages) <= {u.removeprefix(wiki.base_url) for u in items}
     assert f"{PREFIX}/99-private" not in wiki.paths()

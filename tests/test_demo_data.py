@@ -80,4 +80,4 @@ def test_demo_data_stage_offline(tmp_path):
         assert kept[source] > 0, (source, kept)
     mix = quality["mix"]
     assert mix["shortfalls"] == {} and mix["actual"] == mix["planned"], mix
-    assert sum(mix["actual"].values()) == 70
+    assert sum(mix["actual"].values()) == 50

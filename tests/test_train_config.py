@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from wikikit import train
 from wikikit.errors import InputError
@@ -52,9 +53,11 @@ AXOLOTL_GPT_OSS_LORA_EXAMPLE = {
     "warmup_ratio": 0.1,
     "eot_tokens": ["<|end|>"],
 }
-# Where wikikit differs on purpose: its own data and run directory, and `flash_attention`, which
-# Axolotl 0.19's validator rejects next to attn_implementation (checked below).
-DELIBERATE = {"datasets", "dataset_prepared_path", "output_dir", "flash_attention"}
+# Where wikikit differs on purpose: its own data and run directory, `flash_attention`, which
+# Axolotl 0.19's validator rejects next to attn_implementation (checked below), and
+# `sequence_len`: the flagship trains on DeepWiki chunks of up to 16k tokens (its own recipe
+# sets 16384; the base recipe keeps the example's 4096, checked below).
+DELIBERATE = {"datasets", "dataset_prepared_path", "output_dir", "flash_attention", "sequence_len"}
 
 
 def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
@@ -70,7 +73,10 @@ def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
 
 
 def test_flagship_matches_axolotl_gpt_oss_example(tmp_path):
-    _, cfg = _flagship_cfg(tmp_path)
+    recipe, cfg = _flagship_cfg(tmp_path)
+    assert cfg["sequence_len"] == recipe.data["train"]["sequence_len"] == 16384
+    base = yaml.safe_load((FLAGSHIP.parent / "base" / "gpt-oss.yaml").read_text())
+    assert base["train"]["sequence_len"] == AXOLOTL_GPT_OSS_LORA_EXAMPLE["sequence_len"]
     for key, want in AXOLOTL_GPT_OSS_LORA_EXAMPLE.items():
         if key not in DELIBERATE:
             assert cfg.get(key) == want, key
