@@ -8,8 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import model_fixtures
 import pytest
 from openai_stub import StubServer
+
+# shared fixtures (tests/model_fixtures.py), registered in this module
+tiny_model = model_fixtures.tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = "wikikit_traceability,wikikit_mermaid,wikikit_tooluse"
@@ -36,13 +40,6 @@ def _samples(out: Path, task: str) -> list[dict]:
     files = sorted(out.rglob(f"samples_{task}_*.jsonl"))
     assert files
     return [json.loads(line) for line in files[-1].read_text().splitlines()]
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from wikikit.tinymodel import make_tiny_model
-
-    return make_tiny_model(tmp_path_factory.mktemp("tiny") / "gpt-oss")
 
 
 @pytest.mark.slow

@@ -17,12 +17,17 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import model_fixtures
 import pytest
 
 from wikikit.errors import WikikitError
 from wikikit.modelfile import build_spec, parse_modelfile, render_modelfile
 from wikikit.ollama_publish import OllamaUnreachable, create_model, finish_later_commands
 from wikikit.stage import StageContext
+
+# shared fixtures (tests/model_fixtures.py), registered in this module
+merged_model = model_fixtures.merged_model
+tiny_model = model_fixtures.tiny_model
 
 for _k, _v in {
     "HF_HUB_OFFLINE": "1",
@@ -217,16 +222,6 @@ class StubRecipe:
 
     def resolve_path(self, value, key_path) -> Path:
         return (self.path.parent / value).resolve()
-
-
-@pytest.fixture(scope="module")
-def merged_model(tmp_path_factory) -> Path:
-    """The tiny gpt-oss stands in for a merged model (random weights are valid weights)."""
-    from wikikit.tinymodel import make_tiny_model
-
-    train = tmp_path_factory.mktemp("train")
-    make_tiny_model(train / "merged")
-    return train
 
 
 def _ctx(tmp_path: Path, train: Path, package: dict) -> StageContext:

@@ -125,10 +125,14 @@ def resolve_target(ctx: StageContext) -> ModelTarget:
         if section.get("gguf"):
             gguf = ctx.recipe.resolve_path(section["gguf"], ("eval", "gguf"))
         else:
-            found = sorted((ctx.run_dir / "package").glob("*.gguf"))
-            if not found:
+            package = ctx.run_dir / "package"
+            # the package stage writes model.gguf; any other single GGUF there will do
+            found = [package / "model.gguf"] if (package / "model.gguf").is_file() else []
+            found = found or sorted(package.glob("*.gguf"))
+            if len(found) != 1:
                 raise InputError(
-                    "eval.backend gguf: no GGUF under package/; set eval.gguf or run package"
+                    f"eval.backend gguf: {len(found) or 'no'} GGUF files under {package}; "
+                    "set eval.gguf or run package"
                 )
             gguf = found[0]
         return ModelTarget("fine-tuned", "gguf", str(gguf))
@@ -175,6 +179,9 @@ def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[st
             "tokenized_requests": False,
             "tokenizer_backend": None,
             "num_concurrent": 1,
+            # without a tokenizer lm-eval cannot find the stop text itself: harmony's end of answer
+            "eos_string": "<|return|>",
+            "timeout": 3600,  # a 20B GGUF on CPU takes minutes for one long answer
         }
         return {
             "model": "local-completions",
@@ -214,7 +221,10 @@ def llama_cpp_server(gguf: str, n_ctx: int, log: Path, timeout_s: float = 300) -
         ) from None
     port = _free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "model"]  # fmt: skip
+           "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "model",
+           # the server keeps n_ctx x vocab logits by default (~26 GB at 32k x 201k): evaluation
+           # only generates, so keep a batch's worth
+           "--logits_all", "false"]  # fmt: skip
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
@@ -315,6 +325,9 @@ def run_lm_eval(
                 )
             )
             target = ModelTarget(target.label, "gguf-server", url, "model")
+            # llama.cpp's server applies repeat_penalty 1.1 unless told otherwise: greedy
+            # decoding must mean what it means for the hf backend
+            gen_kwargs = {**(gen_kwargs or {}), "repeat_penalty": 1.0}
         spec = lm_eval_model(target)
         style = spec.pop("style")
         stack.enter_context(_env({STYLE_ENV: style, **(extra_env or {})}))
@@ -410,6 +423,8 @@ def run_stage(ctx: StageContext) -> StageResult:
     )
     judge_env = _judge_env(ctx, tasks)
     target = resolve_target(ctx)
+    # known before the (long) fine-tuned run, so a missing base model fails fast
+    base_target = _base_target(ctx) if section.get("compare_base") else None
     common = {
         "limit": limit,
         "gen_kwargs": gen_kwargs,
@@ -419,8 +434,8 @@ def run_stage(ctx: StageContext) -> StageResult:
     results = run_lm_eval(target, tasks, **common)
     scores = _scores(results, tasks)
     base_results = base_scores = None
-    if section.get("compare_base"):
-        base_results = run_lm_eval(_base_target(ctx), tasks, **common)
+    if base_target is not None:
+        base_results = run_lm_eval(base_target, tasks, **common)
         base_scores = _scores(base_results, tasks)
     gates = section.get("gates", {}) or {}
     missed = check_gates(gates, scores)
