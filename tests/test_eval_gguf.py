@@ -90,16 +90,26 @@ def gguf_run(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory):
     package = ctx.run_dir / "package"
     package.mkdir(parents=True)
     (package / "model.gguf").symlink_to(tiny_gguf)
+    from lm_eval.models.openai_completions import LocalCompletionsAPI
+
     recorder = PopenRecorder()
+    payloads: list[dict] = []
+    create_payload = LocalCompletionsAPI._create_payload
+
+    def recording_payload(self, *args, **kwargs):
+        payloads.append(create_payload(self, *args, **kwargs))
+        return payloads[-1]
+
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(evaluate.subprocess, "Popen", recorder)
+        mp.setattr(LocalCompletionsAPI, "_create_payload", recording_payload)
         result = evaluate.run_stage(ctx)
-    return ctx, result, recorder
+    return ctx, result, recorder, payloads
 
 
 @pytest.mark.slow
 def test_gguf_backend_serves_the_package_gguf_on_localhost_and_stops_it(gguf_run) -> None:
-    ctx, result, recorder = gguf_run
+    ctx, result, recorder, _ = gguf_run
     (cmd, proc), *others = recorder.servers
     assert others == []  # one server for the whole run
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
@@ -140,8 +150,16 @@ def test_gguf_backend_sends_the_raw_harmony_prompt_and_decodes_greedily(gguf_run
     """What lm-eval got back equals llama.cpp's own greedy continuation of the same text."""
     from llama_cpp import Llama
 
-    ctx, *_ = gguf_run
+    ctx, _, _, payloads = gguf_run
     lm = json.loads((ctx.out_dir / "results.json").read_text())["lm_eval"]
+    # greedy as the hf backend means it: llama.cpp's default repeat penalty (1.1) turned off
+    assert len(payloads) == len(TASKS)
+    for sent in payloads:
+        assert (sent["temperature"], sent["repeat_penalty"]) == (0, 1.0)
+        assert (sent["max_tokens"], sent["stop"]) == (MAX_GEN, ["<|return|>"])
+    assert sorted(p["prompt"] for p in payloads) == sorted(
+        _prompts(lm, t)[0] for t in TASKS
+    )  # the harmony text itself, untokenized
     llm = Llama(str(tiny_gguf), n_ctx=4096, logits_all=False, verbose=False)
     try:
         for task in TASKS:
