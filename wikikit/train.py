@@ -706,7 +706,9 @@ def build_metrics(
     covers the whole training, not only the last attempt."""
     curve = [{"step": e["step"], "loss": e["loss"]} for e in watcher.losses]
     first = curve[0]["step"] if curve else math.inf
-    for history in (resumed_state or {}, state):  # a resumed run that had nothing left to do
+    # Steps before this attempt's first: the resumed checkpoint's, else (nothing left to do) the
+    # final state's.
+    for history in (resumed_state or {}, state):
         earlier = [
             {"step": h["step"], "loss": h["loss"]}
             for h in history.get("log_history", [])
