@@ -25,11 +25,6 @@ class AnthropicTeacher(Teacher):
             )
         return self._client
 
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
     async def _send(self, request: TeacherRequest) -> TeacherResponse:
         s = self.settings
         kwargs = {}

@@ -49,6 +49,11 @@ class TeacherRequest:
     def chat_messages(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.messages]
 
+    def chat_messages_with_system(self) -> list[dict[str, str]]:
+        """The turns behind a system message, for APIs that take the system prompt as a turn."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return system + self.chat_messages()
+
 
 @dataclass
 class TeacherResponse:
@@ -265,6 +270,10 @@ class Teacher:
 
     async def aclose(self) -> None:
         """Close the provider's HTTP client (called once per event loop run)."""
+        client = getattr(self, "_client", None)
+        if client is not None:
+            await client.close()
+            self._client = None
 
     # -- accounting helpers --------------------------------------------------------------
     def input_tokens(self, request: TeacherRequest) -> int:

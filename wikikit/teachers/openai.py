@@ -30,16 +30,9 @@ class OpenAITeacher(Teacher):
             )
         return self._client
 
-    async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-            self._client = None
-
     async def _send(self, request: TeacherRequest) -> TeacherResponse:
         s = self.settings
-        messages = ([{"role": "system", "content": request.system}] if request.system else []) + (
-            request.chat_messages()
-        )
+        messages = request.chat_messages_with_system()
         try:
             resp = await self._get_client().chat.completions.create(
                 model=s.model,
