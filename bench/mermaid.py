@@ -1,10 +1,13 @@
 """Mermaid validation speed: the persistent worker pool vs. a fresh Node process per diagram.
 
-    .venv/bin/python bench/mermaid.py [--n 2000] [--per-process 12] [--deepwiki DIR]
+    .venv/bin/python bench/mermaid.py [--n 2000] [--per-process 12] [--deepwiki DIR] [--untouched]
 
 Diagrams are typical wiki diagrams of 10-30 lines, all nine types SemanticWiki and DeepWiki use,
 generated deterministically; with --deepwiki (default: ../shared's OpenHands pages when present)
-the real DeepWiki blocks are timed too. Prints diagrams/second for each way and the ratio.
+the real DeepWiki blocks are timed too. Prints diagrams/second for each way and the ratio, and
+diagrams per worker CPU-second (user + system time of the worker processes, from /proc), which
+stays meaningful on a machine shared with other work where wall-clock rates do not. --untouched
+also times workers on Mermaid's untouched code (WIKIKIT_MERMAID_FAST=0) for comparison.
 """
 
 from __future__ import annotations
@@ -97,10 +100,12 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def persistent_rate(texts: list[str], workers: int) -> tuple[float, float, int, float]:
+def persistent_rate(
+    texts: list[str], workers: int, env: dict[str, str] | None = None
+) -> tuple[float, float, int, float]:
     """(startup seconds, diagrams/second after startup, invalid count, diagrams per worker
     CPU-second) through one pool."""
-    validator = MermaidValidator(max_workers=workers, cache_size=0)
+    validator = MermaidValidator(max_workers=workers, cache_size=0, extra_env=env)
     try:
         start = time.perf_counter()
         for slot in range(workers):
@@ -146,6 +151,11 @@ def main() -> None:
     parser.add_argument(
         "--deepwiki", type=Path, default=DEEPWIKI, help="folder of DeepWiki markdown pages"
     )
+    parser.add_argument(
+        "--untouched",
+        action="store_true",
+        help="also time Mermaid's untouched code (WIKIKIT_MERMAID_FAST=0)",
+    )
     args = parser.parse_args()
 
     texts = typical_diagrams(args.n)
@@ -168,6 +178,12 @@ def main() -> None:
             f"  = {rate / baseline:.0f}x the per-process rate"
         )
     print(f"best persistent / per-process ratio: {best / baseline:.0f}x")
+    if args.untouched:
+        _, rate, invalid, per_cpu = persistent_rate(texts, 1, {"WIKIKIT_MERMAID_FAST": "0"})
+        print(
+            f"untouched Mermaid, 1 worker:       {rate:8.1f} diagrams/s  "
+            f"({invalid} invalid, {per_cpu:.0f} per worker CPU-second)"
+        )
 
     if args.deepwiki.is_dir():
         blocks = [
@@ -177,11 +193,13 @@ def main() -> None:
         ]
         lines = sorted(t.count("\n") + 1 for t in blocks)
         repeated = [f"{t}\n%% copy {k}" for k in range(4) for t in blocks]
-        _, rate, invalid, per_cpu = persistent_rate(repeated, min(2, cores))
-        print(
-            f"DeepWiki blocks ({len(blocks)} x4, median {lines[len(lines) // 2]} lines): "
-            f"{rate:.1f} diagrams/s ({per_cpu:.0f} per worker CPU-second), {invalid // 4} of {len(blocks)} invalid"
-        )
+        for workers in sorted({1, min(2, cores)}):
+            _, rate, invalid, per_cpu = persistent_rate(repeated, workers)
+            print(
+                f"DeepWiki blocks ({len(blocks)} x4, median {lines[len(lines) // 2]} lines), "
+                f"{workers} worker(s): {rate:.1f} diagrams/s ({per_cpu:.0f} per worker "
+                f"CPU-second), {invalid // 4} of {len(blocks)} invalid"
+            )
 
 
 if __name__ == "__main__":
