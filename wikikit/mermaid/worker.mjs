@@ -10,8 +10,10 @@
 // Nothing else is written to stdout (console output goes to stderr).
 //
 // Environment:
-//   WIKIKIT_MERMAID_FAST=0        load Mermaid without fast_config_hooks.mjs (the untouched code).
-//   WIKIKIT_MERMAID_VERIFY=1      check every fast config copy against the original (slow).
+//   WIKIKIT_MERMAID_FAST=0        load Mermaid without fast_config_hooks.mjs and fast_sanitize.mjs
+//                                 (the untouched code).
+//   WIKIKIT_MERMAID_VERIFY=1      compute every fast config copy, reused config and label
+//                                 shortcut the original way too and count differences (slow).
 //   WIKIKIT_MERMAID_TEST_HOOKS=1  test-only: a diagram whose text is exactly
 //                                 "%%wikikit-test:hang" spins forever and "%%wikikit-test:exit"
 //                                 kills the worker, so the client's timeout and restart paths can
