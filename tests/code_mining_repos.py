@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from git_fixtures import commit_all, git, init_repo
@@ -116,3 +118,15 @@ def make_many_files_repo(root: Path, n: int = 10_000) -> None:
             f"        return x - 1\n"
             f"    return x\n"
         )
+
+
+def source_ctx(tmp_path: Path, name: str, seed: int = 0) -> SimpleNamespace:
+    """What a source reads of its SourceContext when no recipe is involved."""
+    return SimpleNamespace(
+        recipe=None,
+        cache_dir=tmp_path / "cache",
+        seed=seed,
+        stats=defaultdict(Counter),
+        artifacts={},
+        key_path=("data", "sources", name),
+    )

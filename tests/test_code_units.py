@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from code_mining_repos import make_click_repo, make_hostile_repo, make_many_files_repo
+from code_mining_repos import make_click_repo, make_hostile_repo, make_many_files_repo, source_ctx
 
 from wikikit.callgraph import CallGraph, Def, call_sites
 from wikikit.refs import parse_refs
@@ -16,14 +16,7 @@ from wikikit.symbols import extract_symbols
 
 
 def _ctx(tmp_path: Path, name: str = "cu") -> SimpleNamespace:
-    return SimpleNamespace(
-        recipe=None,
-        cache_dir=tmp_path / "cache",
-        seed=0,
-        stats=defaultdict(Counter),
-        artifacts={},
-        key_path=("data", "sources", name),
-    )
+    return source_ctx(tmp_path, name)
 
 
 @pytest.fixture(scope="module")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from code_mining_repos import make_click_repo, make_hostile_repo
+from code_mining_repos import make_click_repo, make_hostile_repo, source_ctx
 
 from wikikit.sources import cpt
 from wikikit.tokens import count_tokens
@@ -17,14 +17,7 @@ _PIECE_RE = re.compile(r"<path>([^<:]+)(?::(\d+)-(\d+))?</path><file>(.*?)</file
 
 
 def _ctx(tmp_path: Path) -> SimpleNamespace:
-    return SimpleNamespace(
-        recipe=None,
-        cache_dir=tmp_path / "cache",
-        seed=0,
-        stats=defaultdict(Counter),
-        artifacts={},
-        key_path=("data", "sources", "code"),
-    )
+    return source_ctx(tmp_path, "code")
 
 
 @pytest.fixture(scope="module")

@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import ast
-from collections import Counter, defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from code_mining_repos import make_click_repo, make_hostile_repo
+from code_mining_repos import make_click_repo, make_hostile_repo, source_ctx
 
 from wikikit.sources import fim
 
 
 def _ctx(tmp_path: Path) -> SimpleNamespace:
-    return SimpleNamespace(
-        recipe=None,
-        cache_dir=tmp_path / "cache",
-        seed=3,
-        stats=defaultdict(Counter),
-        artifacts={},
-        key_path=("data", "sources", "fim"),
-    )
+    return source_ctx(tmp_path, "fim", seed=3)
 
 
 @pytest.fixture(scope="module")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from code_mining_repos import make_click_repo
+from code_mining_repos import make_click_repo, source_ctx
 from git_fixtures import git
 
 from wikikit.refs import parse_refs
@@ -15,14 +15,7 @@ from wikikit.sources import git_history
 
 
 def _ctx(tmp_path: Path) -> SimpleNamespace:
-    return SimpleNamespace(
-        recipe=None,
-        cache_dir=tmp_path / "cache",
-        seed=0,
-        stats=defaultdict(Counter),
-        artifacts={},
-        key_path=("data", "sources", "hist"),
-    )
+    return source_ctx(tmp_path, "hist")
 
 
 @pytest.fixture(scope="module")

@@ -213,17 +213,21 @@ def _examples(
             "What would be a good commit message for the following diff?",
         ]
     )
-    stats["examples_commit_message"] += 1
-    yield Example(
-        id=example_id("git_history", repo_id, "commit_message"),
-        messages=[Message("user", f"{ask}\n\n{shown_diff}"), Message("assistant", message)],
-        source="git_history",
-        category="git_history",
-        language=language,
-        repo=repo_id,
-        refs=[],
-        meta={**meta, "task": "commit_message"},
-    )
+
+    def example(task: str, ask: str, answer: str, refs: list) -> Example:
+        stats[f"examples_{task}"] += 1
+        return Example(
+            id=example_id("git_history", repo_id, task),
+            messages=[Message("user", f"{ask}\n\n{shown_diff}"), Message("assistant", answer)],
+            source="git_history",
+            category="git_history",
+            language=language,
+            repo=repo_id,
+            refs=refs,
+            meta={**meta, "task": task},
+        )
+
+    yield example("commit_message", ask, message, [])
 
     if not refs:
         return
@@ -257,14 +261,4 @@ def _examples(
             "Summarise this diff for a reviewer, with source references.",
         ]
     )
-    stats["examples_explain_change"] += 1
-    yield Example(
-        id=example_id("git_history", repo_id, "explain_change"),
-        messages=[Message("user", f"{ask}\n\n{shown_diff}"), Message("assistant", answer)],
-        source="git_history",
-        category="git_history",
-        language=language,
-        repo=repo_id,
-        refs=refs,
-        meta={**meta, "task": "explain_change"},
-    )
+    yield example("explain_change", ask, answer, refs)
