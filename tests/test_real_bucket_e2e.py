@@ -47,6 +47,10 @@ data:
         only_real = "data.mix={real: {weight: 1.0, sources: [codewikibench, deepwiki]}}"
         cmd = [sys.executable, "-m", "wikikit.cli", "run", str(tmp_path / "recipe.yaml")]
         cmd += ["--only", "data", "--set", only_real, "--run-dir", str(tmp_path / "run")]
+        if not real_pages():
+            # The few project-written pages are shorter than the flagship's 500-character
+            # minimum; this test is about both kinds building the bucket, not that filter.
+            cmd += ["--set", "data.quality.min_chars=100"]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
         assert proc.returncode == 0, proc.stderr[-3000:]
     finally:
@@ -60,7 +64,7 @@ data:
         for line in (data / f"{split}.jsonl").read_text().splitlines()
     ]
     sources = Counter(r["source"] for r in out_rows)
-    assert sources["codewikibench"] >= 1 and sources["deepwiki"] >= 20
+    assert sources["codewikibench"] >= 1 and sources["deepwiki"] >= (20 if real_pages() else 1)
     # Both kinds carry refs that survived the quality filters (require_refs is on in the flagship).
     assert all(r["refs"] for r in out_rows)
     quality = json.loads((data / "quality.json").read_text())
