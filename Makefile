@@ -73,7 +73,7 @@ $(VENV)/.llama-cpp: $(VENV)/.deps
 	$(BIN)/pip install -q --no-deps $(CACHE_HOME)/wheels/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
 	$(BIN)/pip install -q -c requirements/constraints.txt "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" --no-build-isolation
 	# llama.cpp's GGUF converter, from the same pinned sdist (tests then never touch the registry).
-	WIKIKIT_CACHE=$(CACHE_HOME) $(BIN)/python -c "from wikikit.gguf_convert import fetch_sdist_converter as f; f()"
+	WIKIKIT_CACHE=$(CACHE_HOME) $(BIN)/python -c "from wikikit.package.gguf_convert import fetch_sdist_converter as f; f()"
 	touch $@
 
 test: test-setup
@@ -84,7 +84,7 @@ test-fast: test-setup
 
 # The demo crawls a DeepWiki-format site that it serves itself on 127.0.0.1:8765 for the run.
 demo: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m wikikit.demo_site --port 8765 -- \
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m wikikit.deepwiki.demo_site --port 8765 -- \
 	  $(BIN)/wikikit run recipes/demo.yaml
 
 lint: $(VENV)/.deps

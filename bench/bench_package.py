@@ -15,9 +15,9 @@ from pathlib import Path
 for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
     os.environ.setdefault(k, "1")
 
-from wikikit.gguf_convert import convert, find_converter  # noqa: E402
-from wikikit.gguf_verify import compare_greedy, inspect_gguf, llama_cpp_available  # noqa: E402
-from wikikit.tinymodel import make_tiny_model  # noqa: E402
+from wikikit.package.gguf_convert import convert, find_converter  # noqa: E402
+from wikikit.package.gguf_verify import compare_greedy, inspect_gguf, llama_cpp_available  # noqa: E402
+from wikikit.train.tinymodel import make_tiny_model  # noqa: E402
 
 
 def main() -> None:

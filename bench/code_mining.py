@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from code_mining_repos import make_many_files_repo  # noqa: E402
 from git_fixtures import commit_all, init_repo  # noqa: E402
 
-from wikikit.sources import code_units, cpt, fim, git_history  # noqa: E402
+from wikikit.data.sources import code_units, cpt, fim, git_history  # noqa: E402
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from deepwiki_site import OWNER, REPO, Site, build_wiki_site, project_pages, real_pages, serve, stop  # noqa: E402
 
+from wikikit.data.sources.deepwiki import examples_from_pages, load_pages  # noqa: E402
 from wikikit.deepwiki.spider import build_command, read_items  # noqa: E402
-from wikikit.sources.deepwiki import examples_from_pages, load_pages  # noqa: E402
 
 
 def make_pages(n: int) -> dict[str, str]:

@@ -21,17 +21,17 @@ import sys
 import time
 
 import wikikit  # noqa: F401
-from wikikit.decontaminate import decontaminate, example_text
-from wikikit.dedup import DEFAULTS as DEDUP
-from wikikit.dedup import dedup
+from wikikit.data.decontaminate import decontaminate, example_text
+from wikikit.data.dedup import DEFAULTS as DEDUP
+from wikikit.data.dedup import dedup
+from wikikit.data.filters.length import MinCharsFilter
+from wikikit.data.filters.markdown import MarkdownFilter
+from wikikit.data.filters.references import RequireRefsFilter
+from wikikit.data.filters.secrets import SecretsScrubber
+from wikikit.data.mix import mix
+from wikikit.data.render import HarmonyRenderer
+from wikikit.data.split import split
 from wikikit.example import Example, Message, Ref
-from wikikit.filters.length import MinCharsFilter
-from wikikit.filters.markdown import MarkdownFilter
-from wikikit.filters.references import RequireRefsFilter
-from wikikit.filters.secrets import SecretsScrubber
-from wikikit.mix import mix
-from wikikit.render import HarmonyRenderer
-from wikikit.split import split
 
 WORDS = [
     f"{a}{b}"

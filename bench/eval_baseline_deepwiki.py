@@ -12,11 +12,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from wikikit.metrics import ratio, share
-from wikikit.metrics.completeness import score_completeness
-from wikikit.metrics.traceability import blank_code, score_traceability
-from wikikit.refs import parse_refs
-from wikikit.rubrics import combine_files
+from wikikit.code.refs import parse_refs
+from wikikit.eval.metrics import ratio, share
+from wikikit.eval.metrics.completeness import score_completeness
+from wikikit.eval.metrics.traceability import blank_code, score_traceability
+from wikikit.eval.rubrics import combine_files
 
 JUDGES = ("gemini-2.5-flash", "gpt-oss-120b", "kimi-k2-instruct")
 
@@ -42,7 +42,7 @@ def main(root: Path) -> None:
         f"references with a line range: {ratio(ranged):.4f} ({sum(h for h, _ in ranged)}/{sum(t for _, t in ranged)})"
     )
     try:
-        from wikikit.metrics.mermaid import score_mermaid
+        from wikikit.eval.metrics.mermaid import score_mermaid
 
         ms = [score_mermaid(body) for body in pages.values()]
         print(

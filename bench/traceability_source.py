@@ -18,10 +18,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from wikikit.refs import parse_refs, verify_ref
-from wikikit.repo import Repo
-from wikikit.sources import SourceContext
-from wikikit.sources.traceability import generate
+from wikikit.code.refs import parse_refs, verify_ref
+from wikikit.code.repo import Repo
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.traceability import generate
 
 
 def _git_repo(package: str, dest: Path) -> Path:

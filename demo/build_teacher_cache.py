@@ -157,8 +157,8 @@ def main() -> int:
     from teacher_fakes import FakeTeacherServer
 
     import wikikit  # noqa: F401 - sets the offline tokenizer paths first
-    from wikikit.recipe import load_recipe
-    from wikikit.sources import SourceContext, synthetic
+    from wikikit.data.sources import SourceContext, synthetic
+    from wikikit.recipe.load import load_recipe
 
     recipe = load_recipe(RECIPE)
     config = recipe.data["data"]["sources"][SOURCE]

@@ -24,7 +24,7 @@ class RecipeStandIn:
 
 
 def run_data_stage(recipe: RecipeStandIn, run_dir: Path) -> tuple[StageContext, StageResult]:
-    from wikikit.data import run_stage
+    from wikikit.data.stage import run_stage
 
     ctx = StageContext(
         recipe=recipe,

@@ -28,7 +28,7 @@ def _shared_dir(factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny gpt-oss folder (save_pretrained layout), laid out as a train stage's merged/."""
-    from wikikit.tinymodel import make_tiny_model
+    from wikikit.train.tinymodel import make_tiny_model
 
     return make_tiny_model(_shared_dir(tmp_path_factory) / "train" / "merged")
 
@@ -43,7 +43,7 @@ def merged_model(tiny_model: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_gguf(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny gpt-oss converted to an f16 GGUF by llama.cpp's own converter."""
-    from wikikit.gguf_convert import convert, find_converter
+    from wikikit.package.gguf_convert import convert, find_converter
 
     out = _shared_dir(tmp_path_factory) / "gguf" / "model.gguf"
     if not out.is_file():  # convert() renames into place only when it succeeded

@@ -15,7 +15,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from wikikit.rubrics import JUDGE_SYSTEM
+from wikikit.eval.rubrics import JUDGE_SYSTEM
 
 DIAGRAMS = {
     "sequence": "sequenceDiagram\n    Client->>Gateway: request\n    Gateway-->>Client: token",

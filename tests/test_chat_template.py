@@ -7,7 +7,7 @@ import json
 import pytest
 
 import wikikit  # noqa: F401  (offline vocab before openai_harmony)
-from wikikit.tinymodel import chat_template, harmony_encoding, make_tokenizer
+from wikikit.train.tinymodel import chat_template, harmony_encoding, make_tokenizer
 
 pytest.importorskip("transformers")
 

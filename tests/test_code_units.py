@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 from code_mining_repos import make_click_repo, make_hostile_repo, make_many_files_repo, source_ctx
 
-from wikikit.callgraph import CallGraph, Def, call_sites
-from wikikit.refs import parse_refs
-from wikikit.sources import code_units
-from wikikit.symbols import extract_symbols
+from wikikit.code.callgraph import CallGraph, Def, call_sites
+from wikikit.code.refs import parse_refs
+from wikikit.code.symbols import extract_symbols
+from wikikit.data.sources import code_units
 
 
 def _ctx(tmp_path: Path, name: str = "cu") -> SimpleNamespace:

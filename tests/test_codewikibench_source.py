@@ -9,10 +9,10 @@ from collections import Counter
 import pytest
 from codewikibench_data import TINY_RUBRICS, real_row, rows, tiny_row, write_checkout, write_dataset
 
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.codewikibench import generate
 from wikikit.errors import InputError
 from wikikit.example import Ref
-from wikikit.sources import SourceContext
-from wikikit.sources.codewikibench import generate
 
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

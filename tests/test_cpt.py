@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from code_mining_repos import make_click_repo, make_hostile_repo, source_ctx
 
-from wikikit.sources import cpt
+from wikikit.data.sources import cpt
 from wikikit.tokens import count_tokens
 
 _PIECE_RE = re.compile(r"<path>([^<:]+)(?::(\d+)-(\d+))?</path><file>(.*?)</file>", re.S)

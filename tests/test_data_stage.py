@@ -247,16 +247,16 @@ def test_short_supply_is_reported_and_strict_fails(stage_run, tmp_path):
 
 
 def test_unimplemented_source_kind_fails_the_run(stage_run, tmp_path, monkeypatch):
-    import wikikit.sources as sources
+    import wikikit.data.sources as sources
 
     base, _, _, _ = stage_run
-    monkeypatch.setitem(sources.SOURCE_MODULES, "jsonl", "wikikit.sources.no_such_module")
+    monkeypatch.setitem(sources.SOURCE_MODULES, "jsonl", "wikikit.data.sources.no_such_module")
     with pytest.raises(StageNotImplemented):
         _run(_recipe(base), tmp_path)
 
 
 def test_plan_lists_quotas(stage_run):
-    from wikikit.data import plan
+    from wikikit.data.stage import plan
 
     _, recipe, ctx, _ = stage_run
     lines = plan(ctx)

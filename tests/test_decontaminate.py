@@ -8,7 +8,7 @@ import re
 
 from data_stage_helpers import RecipeStandIn, run_data_stage
 
-from wikikit.decontaminate import decontaminate
+from wikikit.data.decontaminate import decontaminate
 from wikikit.example import Example, Message
 
 VOCAB = [f"{a}{b}" for a in ("re", "pro", "con", "sub", "trans") for b in ("quest", "cess", "form")]
@@ -122,7 +122,7 @@ def test_stage_drops_train_copies_of_held_out_items_and_counts_them(tmp_path):
 
 def test_overlaps_in_many_batches_match_an_independent_count(monkeypatch):
     """Batched hashing (forced tiny batches) gives each text its own share, short texts 0."""
-    import wikikit.decontaminate as dc
+    import wikikit.data.decontaminate as dc
 
     monkeypatch.setattr(dc, "_BATCH_BYTES", 200)
     held = [" ".join(_words(10 + i, 60)) for i in range(5)] + ["Größe naïve İstanbul " * 5]

@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from wikikit.dedup import DEFAULTS, dedup, normalize_words
+from wikikit.data.dedup import DEFAULTS, dedup, normalize_words
 
 # A fixed set of well-documented standard-library modules (importing every stdlib module made
 # the corpus slow to build and dependent on what happens to be importable).
@@ -172,7 +172,7 @@ def test_signatures_are_datasketch_minhashes_of_the_shingles(planted):
     """The batched numpy signatures equal datasketch's own MinHash.update_batch, text by text."""
     from datasketch import MinHash
 
-    from wikikit.dedup import MinHasher, normalized_bytes
+    from wikikit.data.dedup import MinHasher, normalized_bytes
 
     texts = planted[0][:60] + ["", "one", "two words", "Ünïcödé wörds, İstanbul ǅ ß", "a b c d"]
     for t in texts:  # the fast ASCII path and the regex path normalize alike
@@ -194,7 +194,7 @@ def test_recipe_threshold_and_num_perm_are_honoured(planted, tmp_path, monkeypat
 
     from data_stage_helpers import RecipeStandIn, run_data_stage
 
-    import wikikit.dedup
+    import wikikit.data.dedup as dedup
 
     texts, n_unrelated, planted_kind, _ = planted
     edited = [i for i, kind in planted_kind.items() if kind == "edit"][:20]
@@ -206,12 +206,12 @@ def test_recipe_threshold_and_num_perm_are_honoured(planted, tmp_path, monkeypat
 
     built = []
 
-    class SpyLSH(wikikit.dedup.MinHashLSH):
+    class SpyLSH(dedup.MinHashLSH):
         def __init__(self, threshold, num_perm, **kw):
             built.append((threshold, num_perm))
             super().__init__(threshold=threshold, num_perm=num_perm, **kw)
 
-    monkeypatch.setattr(wikikit.dedup, "MinHashLSH", SpyLSH)
+    monkeypatch.setattr(dedup, "MinHashLSH", SpyLSH)
 
     def run(threshold, num_perm):
         data = {

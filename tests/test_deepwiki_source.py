@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from deepwiki_site import OWNER, REPO, project_pages, real_pages, start_site, stop
 
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.deepwiki import generate
 from wikikit.errors import InputError
 from wikikit.example import Ref
-from wikikit.sources import SourceContext
-from wikikit.sources.deepwiki import generate
 
 pytestmark = pytest.mark.slow
 

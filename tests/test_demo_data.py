@@ -1,5 +1,5 @@
 """The demo recipe's data stage through the CLI, offline: every source kind keeps examples, the
-DeepWiki pages are crawled over HTTP from wikikit.demo_site, the synthetic source is served
+DeepWiki pages are crawled over HTTP from wikikit.deepwiki.demo_site, the synthetic source is served
 from the shipped teacher cache without one request, and the mix meets every quota."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from wikikit.demo_site import DEFAULT_ROOT, serve_site
+from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "demo.yaml"

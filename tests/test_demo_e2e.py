@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wikikit.demo_site import DEFAULT_ROOT, serve_site
+from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "demo.yaml"

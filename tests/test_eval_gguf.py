@@ -15,9 +15,9 @@ from pathlib import Path
 import model_fixtures
 import pytest
 
-from wikikit import evaluate
 from wikikit.errors import InputError, WikikitError
-from wikikit.recipe import load_recipe
+from wikikit.eval import stage as evaluate
+from wikikit.recipe.load import load_recipe
 from wikikit.stage import StageContext
 
 # shared fixtures (tests/model_fixtures.py), registered in this module

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from openai_stub import StubServer
 
-from wikikit import evaluate
 from wikikit.errors import InputError, WikikitError
-from wikikit.recipe import load_recipe
+from wikikit.eval import stage as evaluate
+from wikikit.recipe.load import load_recipe
 from wikikit.stage import StageContext
 
 

@@ -8,13 +8,13 @@ from types import SimpleNamespace
 
 import pytest
 
+from wikikit.data.filters import DEFAULTS, MermaidCheck, build_filters, reason_key
+from wikikit.data.filters.length import MaxCharsFilter, MaxTokensFilter, MinCharsFilter
+from wikikit.data.filters.markdown import MarkdownFilter, markdown_problem
+from wikikit.data.filters.references import RepoIndex, RequireRefsFilter, VerifyRefsFilter
+from wikikit.data.filters.secrets import SecretsScrubber
 from wikikit.errors import WikikitError
 from wikikit.example import Example, Message, Ref, ToolCall
-from wikikit.filters import DEFAULTS, MermaidCheck, build_filters, reason_key
-from wikikit.filters.length import MaxCharsFilter, MaxTokensFilter, MinCharsFilter
-from wikikit.filters.markdown import MarkdownFilter, markdown_problem
-from wikikit.filters.references import RepoIndex, RequireRefsFilter, VerifyRefsFilter
-from wikikit.filters.secrets import SecretsScrubber
 
 
 def ex(answer: str, category: str = "component", repo: str | None = None, refs=(), **kw) -> Example:
@@ -78,7 +78,7 @@ def _git_repo(tmp_path: Path) -> Path:
 
 
 def test_verify_refs_against_a_real_repo(tmp_path):
-    from wikikit.repo import open_repo
+    from wikikit.code.repo import open_repo
 
     repo = open_repo(
         {"path": str(_git_repo(tmp_path)), "name": "proj"}, tmp_path, tmp_path / "cache"
@@ -144,13 +144,13 @@ MERMAID = "Flow:\n\n```mermaid\ngraph TD\n  A --> B\n```\n"
 )
 def test_secret_prefilter_agrees_with_the_regex(text):
     """The fast substring gate says "maybe" whenever the reference regex would."""
-    from wikikit.filters.secrets import _QUICK, may_hold_secret
+    from wikikit.data.filters.secrets import _QUICK, may_hold_secret
 
     assert may_hold_secret(text) == bool(_QUICK.search(text))
 
 
 def test_mermaid_unavailable_skip_keeps_and_reports(monkeypatch):
-    import wikikit.filters as filters_pkg
+    import wikikit.data.filters as filters_pkg
 
     def broken(mode):
         raise WikikitError("node not found")
@@ -164,7 +164,7 @@ def test_mermaid_unavailable_skip_keeps_and_reports(monkeypatch):
 
 
 def test_mermaid_unavailable_fail_stops_the_run(monkeypatch):
-    import wikikit.filters as filters_pkg
+    import wikikit.data.filters as filters_pkg
 
     def broken(mode):
         raise WikikitError("node not found")
@@ -175,7 +175,7 @@ def test_mermaid_unavailable_fail_stops_the_run(monkeypatch):
 
 
 def test_mermaid_check_delegates_to_the_validator(monkeypatch):
-    import wikikit.filters as filters_pkg
+    import wikikit.data.filters as filters_pkg
 
     class Fake:
         def __init__(self, mode):

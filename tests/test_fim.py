@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from code_mining_repos import make_click_repo, make_hostile_repo, source_ctx
 
-from wikikit.sources import fim
+from wikikit.data.sources import fim
 
 
 def _ctx(tmp_path: Path) -> SimpleNamespace:

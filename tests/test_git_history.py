@@ -10,8 +10,8 @@ import pytest
 from code_mining_repos import make_click_repo, source_ctx
 from git_fixtures import git
 
-from wikikit.refs import parse_refs
-from wikikit.sources import git_history
+from wikikit.code.refs import parse_refs
+from wikikit.data.sources import git_history
 
 
 def _ctx(tmp_path: Path) -> SimpleNamespace:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from wikikit import console
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.jsonl import generate, record_to_example
 from wikikit.errors import InputError
-from wikikit.sources import SourceContext
-from wikikit.sources.jsonl import generate, record_to_example
 
 
 class StandInRecipe:

@@ -505,7 +505,7 @@ def _example(text: str) -> Example:
 
 
 def test_filter_must_parse_drops_the_first_bad_block_with_its_reason():
-    from wikikit.filters.mermaid import MermaidFilter
+    from wikikit.data.filters.mermaid import MermaidFilter
 
     f = MermaidFilter("must_parse")
     assert f.name == "mermaid"
@@ -518,7 +518,7 @@ def test_filter_must_parse_drops_the_first_bad_block_with_its_reason():
 
 
 def test_filter_warn_keeps_and_counts(capsys):
-    from wikikit.filters.mermaid import MermaidFilter
+    from wikikit.data.filters.mermaid import MermaidFilter
 
     f = MermaidFilter("warn")
     assert f.check(_example(f"```mermaid\n{DIAGRAMS[5][3]}\n```\n")) is None
@@ -527,7 +527,7 @@ def test_filter_warn_keeps_and_counts(capsys):
 
 
 def test_filter_raises_when_the_worker_cannot_start(monkeypatch):
-    from wikikit.filters.mermaid import MermaidFilter
+    from wikikit.data.filters.mermaid import MermaidFilter
 
     shutdown()  # the shared pool must start afresh to notice
     monkeypatch.setenv("PATH", "/nonexistent")

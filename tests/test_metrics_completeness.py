@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wikikit.metrics.completeness import pages_from_output, score_completeness
+from wikikit.eval.metrics.completeness import pages_from_output, score_completeness
 
 OVERVIEW = """# Overview
 
@@ -92,7 +92,7 @@ def test_source_file_lists_are_not_wiki_links() -> None:
 
 
 def test_output_without_any_page_is_no_pages_not_a_crash():
-    from wikikit.metrics.completeness import pages_from_output
+    from wikikit.eval.metrics.completeness import pages_from_output
 
     assert pages_from_output("random tokens from an untrained model <|end|> zz") == {}
     assert pages_from_output("") == {}

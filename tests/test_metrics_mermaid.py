@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from wikikit.metrics import ratio
-from wikikit.metrics.mermaid import declared_type, diagram_family, score_mermaid
+from wikikit.eval.metrics import ratio
+from wikikit.eval.metrics.mermaid import declared_type, diagram_family, score_mermaid
 
 SEQUENCE = (
     "```mermaid\nsequenceDiagram\n    Client->>Gateway: login\n    Gateway-->>Client: token\n```"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from wikikit.metrics.tooluse import parse_tool_calls, score_tooluse
+from wikikit.eval.metrics.tooluse import parse_tool_calls, score_tooluse
 
 READ = {"call": True, "tools": ["read_file"]}
 HARMONY = (

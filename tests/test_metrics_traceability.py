@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from wikikit.metrics import ratio
-from wikikit.metrics.answer import final_text
-from wikikit.metrics.traceability import score_traceability
+from wikikit.eval.metrics import ratio
+from wikikit.eval.metrics.answer import final_text
+from wikikit.eval.metrics.traceability import score_traceability
 
 FILES = {
     "src/auth/jwt.py": "\n".join(

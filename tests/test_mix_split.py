@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from wikikit.data.mix import largest_remainder, mix
+from wikikit.data.split import split
 from wikikit.errors import WikikitError
-from wikikit.mix import largest_remainder, mix
-from wikikit.split import split
 
 WEIGHTS = {"real": 0.40, "synthetic": 0.50, "traceability": 0.10}
 

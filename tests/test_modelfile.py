@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import wikikit  # noqa: F401  (offline o200k vocab for openai-harmony)
-from wikikit.modelfile import (
+from wikikit.package.modelfile import (
     LICENSE_TEXT,
     STOP_TOKENS,
     WIKI_AGENT_SYSTEM,

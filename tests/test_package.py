@@ -21,8 +21,8 @@ import model_fixtures
 import pytest
 
 from wikikit.errors import WikikitError
-from wikikit.modelfile import build_spec, parse_modelfile, render_modelfile
-from wikikit.ollama_publish import OllamaUnreachable, create_model, finish_later_commands
+from wikikit.package.modelfile import build_spec, parse_modelfile, render_modelfile
+from wikikit.package.ollama_publish import OllamaUnreachable, create_model, finish_later_commands
 from wikikit.stage import StageContext
 
 # shared fixtures (tests/model_fixtures.py), registered in this module
@@ -239,7 +239,7 @@ def _ctx(tmp_path: Path, train: Path, package: dict) -> StageContext:
 @pytest.fixture(scope="module")
 def packaged(merged_model, tmp_path_factory):
     """The package stage run once, f16, against a local Ollama API server."""
-    from wikikit.package import run_stage
+    from wikikit.package.stage import run_stage
 
     tmp = tmp_path_factory.mktemp("run")
     with FakeOllama() as server:
@@ -290,7 +290,7 @@ def test_stage_writes_a_checked_gguf_and_creates_the_model(packaged):
 
 @pytest.mark.slow
 def test_gguf_is_served_by_llama_cpp_server(packaged, merged_model, tmp_path):
-    from wikikit.gguf_verify import prompt_ids
+    from wikikit.package.gguf_verify import prompt_ids
 
     ctx, *_ = packaged
     port = free_port()
@@ -340,7 +340,7 @@ def test_gguf_is_served_by_llama_cpp_server(packaged, merged_model, tmp_path):
 
 @pytest.mark.slow
 def test_unreachable_ollama_leaves_a_ready_package(merged_model, tmp_path):
-    from wikikit.package import run_stage
+    from wikikit.package.stage import run_stage
 
     host = f"http://127.0.0.1:{free_port()}"
     pkg = {"gguf": {"outtype": "f32", "verify": False}, "ollama": {"host": host, "name": "wiki"}}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from wikikit.errors import InputError, WikikitError
-from wikikit.gguf_convert import (
+from wikikit.package.gguf_convert import (
     CONVERTER,
     convert,
     convert_model,
@@ -65,7 +65,7 @@ def test_q8_0_named_as_quantize_is_written_by_the_converter(tmp_path, monkeypatc
         Path(out_path).write_bytes(b"GGUF")
         return 0.1
 
-    monkeypatch.setattr("wikikit.gguf_convert.convert", fake_convert)
-    monkeypatch.setattr("wikikit.gguf_convert.find_converter", lambda *a, **k: Path("c.py"))
+    monkeypatch.setattr("wikikit.package.gguf_convert.convert", fake_convert)
+    monkeypatch.setattr("wikikit.package.gguf_convert.find_converter", lambda *a, **k: Path("c.py"))
     conv = convert_model(tmp_path, tmp_path / "m.gguf", {"quantize": "q8_0"}, tmp_path / "log")
     assert calls == ["q8_0"] and conv.quantize is None and conv.outtype == "q8_0"

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 from wikikit.cli import cli
 from wikikit.errors import InputError
-from wikikit.recipe import REPO_ROOT, load_recipe, load_schema, redact
+from wikikit.paths import REPO_ROOT
+from wikikit.recipe.load import load_recipe, load_schema, redact
 
 MALFORMED = Path(__file__).parent / "recipes" / "malformed"
 CASES = sorted(p.name for p in MALFORMED.glob("*.yaml"))

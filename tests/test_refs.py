@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wikikit.refs import RefMatch, format_source_ref, parse_refs, symbol_in_lines, verify_ref
-from wikikit.repo import Repo
+from wikikit.code.refs import RefMatch, format_source_ref, parse_refs, symbol_in_lines, verify_ref
+from wikikit.code.repo import Repo
 
 DEEPWIKI_DOCS = (
     Path(__file__).resolve().parents[2] / "shared/fixtures/codewikibench/OpenHands/deepwiki/docs"

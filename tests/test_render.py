@@ -6,8 +6,8 @@ import json
 
 from harmony_reference import harmony_text
 
+from wikikit.data.render import HarmonyRenderer, make_renderer, openai_messages, openai_tools
 from wikikit.example import Example, Message, ToolCall
-from wikikit.render import HarmonyRenderer, make_renderer, openai_messages, openai_tools
 
 
 def _examples() -> list[Example]:

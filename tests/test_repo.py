@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from git_fixtures import commit_all, git, init_repo
 
+from wikikit.code.repo import Repo, is_git_url, open_repo
 from wikikit.errors import InputError
-from wikikit.repo import Repo, is_git_url, open_repo
 
 
 def _write(root: Path, rel: str, data: str | bytes) -> Path:

@@ -16,12 +16,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wikikit import report
 from wikikit.atomic import write_json
 from wikikit.cli import cli
 from wikikit.errors import InputError
-from wikikit.evaluate import HEADLINE, TARGETS
-from wikikit.report import render_report, sample_token_lengths, try_write_report, write_report
+from wikikit.eval.stage import HEADLINE, TARGETS
+from wikikit.report import page as report
+from wikikit.report.data_section import sample_token_lengths
+from wikikit.report.page import render_report, try_write_report, write_report
 from wikikit.runner import describe_outputs
 from wikikit.tokens import count_tokens
 
@@ -51,7 +52,7 @@ def add_stage(run_dir: Path, stage: str, outputs: list[str], **entry) -> None:
 
 
 def write_train(run_dir: Path) -> dict:
-    """train/metrics.json as wikikit.train.build_metrics + run_stage write it."""
+    """train/metrics.json as wikikit.train.stage.build_metrics + run_stage write it."""
     curve = [{"step": s, "loss": round(12.0 - 0.35 * s, 4)} for s in range(1, 11)]
     metrics = {
         "base_model": "/cache/tiny-gpt-oss",
@@ -74,7 +75,7 @@ def write_train(run_dir: Path) -> dict:
 
 
 def write_eval(run_dir: Path, *, failed: str | None = None) -> dict:
-    """eval/results.json as wikikit.evaluate.run_stage writes it (base compared)."""
+    """eval/results.json as wikikit.eval.stage.run_stage writes it (base compared)."""
     tasks = ["wikikit_traceability", "wikikit_mermaid", "wikikit_tooluse"]
     scores = {t: {HEADLINE[t]: 0.5 + 0.1 * i, "extra_metric": 0.25} for i, t in enumerate(tasks)}
     base = {t: {HEADLINE[t]: 0.2 + 0.05 * i, "extra_metric": 0.1} for i, t in enumerate(tasks)}
@@ -101,7 +102,7 @@ def write_eval(run_dir: Path, *, failed: str | None = None) -> dict:
 
 
 def write_package(run_dir: Path) -> dict:
-    """package/: model.gguf, Modelfile, convert.log, package.json as wikikit.package writes them."""
+    """package/: model.gguf, Modelfile, convert.log, package.json as wikikit.package.stage writes them."""
     out = run_dir / "package"
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.gguf").write_bytes(b"GGUF" + bytes(range(256)) * 40)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wikikit import rubrics
+from wikikit.eval import rubrics
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/codewikibench/OpenHands"
 JUDGES = ("gemini-2.5-flash", "gpt-oss-120b", "kimi-k2-instruct")

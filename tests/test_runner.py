@@ -10,7 +10,7 @@ import pytest
 
 from wikikit import runner
 from wikikit.errors import StageNotImplemented
-from wikikit.recipe import load_recipe
+from wikikit.recipe.load import load_recipe
 from wikikit.stage import STAGE_MODULES
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wikikit.symbols import Symbol, extract_symbols, supported_languages
+from wikikit.code.symbols import Symbol, extract_symbols, supported_languages
 
 
 def _table(symbols: list[Symbol]) -> list[tuple]:

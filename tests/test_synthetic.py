@@ -10,9 +10,9 @@ import pytest
 from synthetic_fakes import make_shop_repo, wiki_responder, write_recipe
 from teacher_fakes import FakeTeacherServer
 
-from wikikit.recipe import load_recipe
-from wikikit.semanticwiki_tools import ToolExecutor, validate_call
-from wikikit.sources import SourceContext, synthetic
+from wikikit.data.sources import SourceContext, synthetic
+from wikikit.recipe.load import load_recipe
+from wikikit.semanticwiki.tools import ToolExecutor, validate_call
 
 ALL = {c: 2 for c in synthetic.GENERATORS}
 
@@ -85,7 +85,7 @@ def test_tool_use_trajectories_only_hold_valid_executed_calls(tmp_path):
         examples, ctx, _ = run_source(tmp_path, srv, categories={"tool_use": 2})
     assert len(examples) == 2
     repo_root = tmp_path / "shop"
-    from wikikit.repo import open_repo
+    from wikikit.code.repo import open_repo
 
     repo = open_repo({"path": str(repo_root)}, tmp_path, tmp_path / "c")
     for e in examples:

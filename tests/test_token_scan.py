@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from wikikit.data.sources.cpt import wrap
+from wikikit.data.token_scan import enforce_max_tokens, scan
 from wikikit.example import Example, Message, Ref
-from wikikit.sources.cpt import wrap
-from wikikit.token_scan import enforce_max_tokens, scan
 from wikikit.tokens import count_tokens
 
 

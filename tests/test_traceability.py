@@ -11,11 +11,11 @@ import click
 import pytest
 from git_fixtures import commit_all, init_repo
 
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.traceability import generate, summarize_doc
 from wikikit.errors import InputError
-from wikikit.sources import SourceContext
-from wikikit.sources.traceability import generate, summarize_doc
 
-# The SemanticWiki form, matched here with its own regex (not wikikit.refs).
+# The SemanticWiki form, matched here with its own regex (not wikikit.code.refs).
 SOURCE_LINE = re.compile(r"\*\*Source:\*\* \[`([^`:]+):(\d+)-(\d+)`\]\(([^)#]+)#L(\d+)-L(\d+)\)")
 FENCE = re.compile(r"^(`{3,})(\w*)\n(.*?)\n\1$", re.M | re.S)
 NUMBERED = re.compile(r"^ *(\d+) \| (.*)$")

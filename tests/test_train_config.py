@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from wikikit import train
 from wikikit.errors import InputError
-from wikikit.recipe import load_recipe
+from wikikit.recipe.load import load_recipe
+from wikikit.train import axolotl_config as config
+from wikikit.train import axolotl_run, stage
 
 REPO = Path(__file__).resolve().parent.parent
 FLAGSHIP = REPO / "recipes" / "semanticwiki-gpt-oss-20b.yaml"
@@ -62,7 +63,7 @@ DELIBERATE = {"datasets", "dataset_prepared_path", "output_dir", "flash_attentio
 
 def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
     recipe = load_recipe(FLAGSHIP)
-    cfg = train.axolotl_config(
+    cfg = config.axolotl_config(
         recipe,
         tmp_path / "data",
         tmp_path / "train",
@@ -95,7 +96,7 @@ def test_cpu_profile_for_tiny_model(tmp_path):
         "model": {"base": "tiny-gpt-oss"},
         "train": {"optimizer": "adamw_torch", "max_steps": 3},
     }
-    cfg = train.axolotl_config(recipe, tmp_path, tmp_path / "out", "/m")
+    cfg = config.axolotl_config(recipe, tmp_path, tmp_path / "out", "/m")
     assert cfg["attn_implementation"] == "eager" and cfg["bf16"] == "auto"
     assert cfg["lora_mlp_kernel"] is cfg["lora_qkv_kernel"] is cfg["lora_o_kernel"] is False
     for absent in (
@@ -114,24 +115,24 @@ def test_raw_axolotl_keys_win(tmp_path):
         "model": {"base": "x/y"},
         "train": {"lora": {"r": 4}, "axolotl": {"lora_r": 32, "weight_decay": 0.1}},
     }
-    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, "x/y")
+    cfg = config.axolotl_config(recipe, tmp_path, tmp_path, "x/y")
     assert cfg["lora_r"] == 32 and cfg["weight_decay"] == 0.1
 
 
 def test_print_config_is_yaml_axolotl_reads(tmp_path):
     import yaml
 
-    text = train.print_config(load_recipe(FLAGSHIP), tmp_path / "run")
+    text = config.print_config(load_recipe(FLAGSHIP), tmp_path / "run")
     assert yaml.safe_load(text)["eot_tokens"] == ["<|end|>"]
 
 
 @pytest.mark.slow
 def test_flagship_config_passes_axolotls_validator(tmp_path):
     recipe, cfg = _flagship_cfg(tmp_path)
-    train.check_config(cfg, recipe)
+    config.check_config(cfg, recipe)
     broken = dict(cfg, flash_attention=True)  # the upstream example's legacy flag
     with pytest.raises(InputError):
-        train.validate_with_axolotl(broken, recipe)
+        config.validate_with_axolotl(broken, recipe)
 
 
 @pytest.mark.slow
@@ -146,26 +147,28 @@ def test_flagship_config_passes_axolotls_validator(tmp_path):
 def test_bad_configs_fail_naming_the_recipe_key(tmp_path, change, key):
     recipe = load_recipe(FLAGSHIP)
     recipe.data["train"] = {**recipe.data["train"], **change}
-    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, "openai/gpt-oss-20b", cache_dir=tmp_path)
+    cfg = config.axolotl_config(
+        recipe, tmp_path, tmp_path, "openai/gpt-oss-20b", cache_dir=tmp_path
+    )
     with pytest.raises(InputError) as err:
-        train.check_config(cfg, recipe)
+        config.check_config(cfg, recipe)
     assert any(line.startswith(key) for line in err.value.lines), err.value.lines
 
 
 def test_sequence_len_over_model_limit(tmp_path):
-    from wikikit.tinymodel import tiny_config
+    from wikikit.train.tinymodel import tiny_config
 
     model_dir = tmp_path / "model"
     tiny_config().save_pretrained(model_dir)  # the real GptOssConfig: 131072 positions
     recipe = {"model": {"base": str(model_dir)}, "train": {"sequence_len": 262144}}
-    cfg = train.axolotl_config(recipe, tmp_path, tmp_path, str(model_dir))
+    cfg = config.axolotl_config(recipe, tmp_path, tmp_path, str(model_dir))
     with pytest.raises(InputError, match=r"^train.sequence_len: 262144 is over .*\(131072\)"):
-        train.check_sequence_len(cfg, recipe)
-    train.check_sequence_len(dict(cfg, sequence_len=4096), recipe)
+        config.check_sequence_len(cfg, recipe)
+    config.check_sequence_len(dict(cfg, sequence_len=4096), recipe)
 
 
 def test_log_watcher_parses_trainer_lines():
-    w = train.LogWatcher(max_steps=2)
+    w = axolotl_run.LogWatcher(max_steps=2)
     w.feed(
         "{'loss': 12.25, 'grad_norm': 3.5, 'learning_rate': 0.001, 'epoch': 0.5, 'tokens/train_per_sec_per_gpu': '812.0'}\n"
     )
@@ -173,6 +176,6 @@ def test_log_watcher_parses_trainer_lines():
     w.feed(
         "{'train_runtime': 9.5, 'train_samples_per_second': 1.2, 'train_loss': 11.9, 'epoch': 1.0}\n"
     )
-    m = train.build_metrics(w, {}, "/m", 10.0, 12.0)
+    m = stage.build_metrics(w, {}, "/m", 10.0, 12.0)
     assert [p["loss"] for p in m["loss_curve"]] == [12.25, 11.5]
     assert m["final_loss"] == 11.5 and m["tokens_per_second"] == 812.0 and m["train_loss"] == 11.9

@@ -9,7 +9,7 @@ import os
 import pytest
 from train_helpers import ANSWER, OFFLINE_ENV, write_data_stage_output
 
-from wikikit.recipe import load_recipe
+from wikikit.recipe.load import load_recipe
 from wikikit.stage import StageContext
 
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def trained(tmp_path_factory):
         cache_dir=root / "cache" / "train",
         inputs={"data": root / "data"},
     )
-    from wikikit import train
+    from wikikit.train import stage as train
 
     result = train.run_stage(ctx)
     return ctx, result

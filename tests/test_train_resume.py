@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from train_helpers import OFFLINE_ENV, example
 
-from wikikit.render import openai_messages
+from wikikit.data.render import openai_messages
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MAX_STEPS = 6
@@ -179,38 +179,39 @@ def _checkpoint(output_dir: Path, step: int, *, complete: bool = True) -> None:
 
 
 def test_checkpoints_kept_for_same_config_without_the_one_cut_short(tmp_path):
-    from wikikit.train import _prepare_checkpoint_dir
+    from wikikit.train.checkpoints import prepare_checkpoint_dir
 
     out, cfg = tmp_path / "checkpoints", {"learning_rate": 0.001, "max_steps": 6}
-    assert _prepare_checkpoint_dir(out, cfg) is None  # fresh: nothing to resume
+    assert prepare_checkpoint_dir(out, cfg) is None  # fresh: nothing to resume
     _checkpoint(out, 1)
     _checkpoint(out, 2)
     _checkpoint(out, 3, complete=False)
-    state = _prepare_checkpoint_dir(out, cfg)
+    state = prepare_checkpoint_dir(out, cfg)
     assert state is not None and state["global_step"] == 2
     assert sorted(p.name for p in out.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
     # Another config: every old checkpoint goes, so Axolotl cannot resume from a stale one.
-    assert _prepare_checkpoint_dir(out, {**cfg, "learning_rate": 0.002}) is None
+    assert prepare_checkpoint_dir(out, {**cfg, "learning_rate": 0.002}) is None
     assert not list(out.glob("checkpoint-*"))
 
 
 def test_checkpoints_dropped_when_the_data_changes_behind_the_same_path(tmp_path):
-    from wikikit.train import _prepare_checkpoint_dir
+    from wikikit.train.checkpoints import prepare_checkpoint_dir
 
     train = tmp_path / "train.jsonl"
     train.write_text('{"messages": []}\n')
     out = tmp_path / "checkpoints"
     cfg = {"base_model": str(tmp_path / "model"), "datasets": [{"path": str(train)}]}
-    _prepare_checkpoint_dir(out, cfg)
+    prepare_checkpoint_dir(out, cfg)
     _checkpoint(out, 2)
-    assert _prepare_checkpoint_dir(out, cfg)["global_step"] == 2
+    assert prepare_checkpoint_dir(out, cfg)["global_step"] == 2
     train.write_text('{"messages": [], "id": "new"}\n')  # the data stage ran again
-    assert _prepare_checkpoint_dir(out, cfg) is None
+    assert prepare_checkpoint_dir(out, cfg) is None
     assert not list(out.glob("checkpoint-*"))
 
 
 def test_resumed_loss_curve_covers_the_whole_training():
-    from wikikit.train import LogWatcher, build_metrics
+    from wikikit.train.axolotl_run import LogWatcher
+    from wikikit.train.stage import build_metrics
 
     w = LogWatcher(max_steps=4, start_step=2)
     w.feed("{'loss': 0.5, 'grad_norm': 1.0, 'learning_rate': 0.001, 'epoch': 0.5}\n")

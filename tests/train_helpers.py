@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from wikikit.data.render import openai_messages, openai_tools
 from wikikit.example import Example, Message, ToolCall
-from wikikit.render import openai_messages, openai_tools
 
 ANSWER = "Module `m{k}.py` parses config files (`m{k}.py:1-{n}`) and returns a dict."
 
@@ -42,7 +42,7 @@ def example(k: int) -> Example:
 
 
 def write_data_stage_output(data_dir: Path) -> None:
-    """train/validation.jsonl in the data stage's row format (wikikit.data)."""
+    """train/validation.jsonl in the data stage's row format (wikikit.data.stage)."""
     data_dir.mkdir(parents=True)
     for name, ks in (("train", range(1, 17)), ("validation", range(100, 103))):
         with open(data_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:

@@ -53,7 +53,7 @@ def handle_errors(fn):
 
 
 def _load(recipe: str, overrides: tuple[str, ...] = ()):
-    from wikikit.recipe import load_recipe
+    from wikikit.recipe.load import load_recipe
 
     return load_recipe(recipe, overrides)
 
@@ -73,7 +73,7 @@ def cli(quiet: bool, json_logs: bool) -> None:
 @handle_errors
 def validate(recipes: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Validate recipes against the schema and the semantic checks."""
-    from wikikit.recipe import load_recipe
+    from wikikit.recipe.load import load_recipe
 
     failed: list[str] = []
     for path in recipes:
@@ -133,7 +133,7 @@ def show(recipe: str, overrides: tuple[str, ...]) -> None:
 @handle_errors
 def schema(which: str) -> None:
     """Print a JSON Schema (recipe or example)."""
-    from wikikit.recipe import load_schema
+    from wikikit.recipe.load import load_schema
 
     click.echo(json.dumps(load_schema(which), indent=2))
 
@@ -150,7 +150,7 @@ def schema(which: str) -> None:
 @handle_errors
 def init(path: str, from_: str) -> None:
     """Write a new recipe at PATH that extends another one."""
-    from wikikit.recipe_init import write_starter_recipe
+    from wikikit.recipe.starter import write_starter_recipe
 
     write_starter_recipe(Path(path), from_)
     click.echo(f"wrote {path}; edit it, then: wikikit validate {path}")
@@ -180,7 +180,7 @@ def mermaid_check(files: tuple[str, ...]) -> None:
 @handle_errors
 def make_tiny_model(out_dir: str, layers: int, hidden_size: int, experts: int, seed: int) -> None:
     """Build the tiny gpt-oss stand-in (real tokenizer, harmony template, random weights)."""
-    from wikikit.tinymodel import make_tiny_model as build
+    from wikikit.train.tinymodel import make_tiny_model as build
 
     path = build(
         Path(out_dir),
@@ -204,7 +204,7 @@ def _stage_command(stage: str, doc: str):
 
         r = _load(recipe, overrides)
         if extra.get("print_config"):
-            from wikikit.train import print_config
+            from wikikit.train.axolotl_config import print_config
 
             click.echo(
                 print_config(r, Path(run_dir) if run_dir else runner.default_run_dir(r)), nl=False
@@ -239,7 +239,7 @@ package = cli.command("package")(
 @handle_errors
 def report(run_dir: str) -> None:
     """Write RUN_DIR/report.html: one self-contained page about the run."""
-    from wikikit.report import write_report
+    from wikikit.report.page import write_report
 
     click.echo(str(write_report(Path(run_dir))))
 
@@ -250,7 +250,7 @@ def report(run_dir: str) -> None:
 @handle_errors
 def diff(recipe_a: str, recipe_b: str) -> None:
     """Show what differs between two recipes after extends (secrets redacted)."""
-    from wikikit.recipe_diff import diff_recipes
+    from wikikit.recipe.diff import diff_recipes
 
     lines = diff_recipes(_load(recipe_a), _load(recipe_b))
     click.echo("\n".join(lines) if lines else "identical after extends")
@@ -270,7 +270,7 @@ def diff(recipe_a: str, recipe_b: str) -> None:
 @handle_errors
 def inspect(run_dir: str, split: str, source: str | None, n: int, no_text: bool) -> None:
     """Pretty-print examples of a run with their rendering and refs."""
-    from wikikit.inspect_run import load_examples, print_examples
+    from wikikit.report.inspect import load_examples, print_examples
 
     print_examples(load_examples(Path(run_dir), split, source, n), show_text=not no_text)
 

@@ -27,7 +27,7 @@ import wikikit
 from wikikit import console
 from wikikit.atomic import remove_partials, write_json
 from wikikit.errors import InputError, StageNotImplemented, WikikitError
-from wikikit.recipe import Recipe
+from wikikit.recipe.load import Recipe
 from wikikit.stage import (
     STAGE_INPUTS,
     STAGE_MODULES,
@@ -270,10 +270,10 @@ def run(
                     continue
                 _run_one(recipe, run_dir, manifest, p)
         finally:
-            from wikikit.report import try_write_report
+            from wikikit.report.page import try_write_report
 
             try_write_report(run_dir)  # after every run, failed ones too; never raises
-    from wikikit.summary import run_summary
+    from wikikit.report.summary import run_summary
 
     for line in run_summary(recipe, run_dir, manifest.data):
         console.info(line)

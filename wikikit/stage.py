@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wikikit.recipe import Recipe
+    from wikikit.recipe.load import Recipe
 
 STAGES = ("data", "train", "eval", "package")
 
@@ -27,10 +27,10 @@ STAGE_SECTIONS = {
 }
 STAGE_INPUTS = {"data": (), "train": ("data",), "eval": ("train",), "package": ("train",)}
 STAGE_MODULES = {
-    "data": "wikikit.data",
-    "train": "wikikit.train",
-    "eval": "wikikit.evaluate",
-    "package": "wikikit.package",
+    "data": "wikikit.data.stage",
+    "train": "wikikit.train.stage",
+    "eval": "wikikit.eval.stage",
+    "package": "wikikit.package.stage",
 }
 
 

@@ -11,10 +11,11 @@ import hashlib
 import os
 from pathlib import Path
 
+from wikikit.paths import REPO_ROOT
+
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 # tiktoken caches a download under sha1(url); the same file serves both libraries.
 TIKTOKEN_CACHE_NAME = "fb374d419588a4632f3f557e76b4b70aebbca790"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def vocab_dir_candidates() -> list[Path]:

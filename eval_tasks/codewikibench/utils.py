@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 
 from wikikit.errors import InputError
-from wikikit.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
-from wikikit.metrics.answer import final_text
-from wikikit.metrics.prompts import files_block, render_prompt
-from wikikit.metrics.taskdata import load_task_dataset, payload
-from wikikit.rubrics import judge_tree, teacher_asker
+from wikikit.eval.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
+from wikikit.eval.metrics.answer import final_text
+from wikikit.eval.metrics.prompts import files_block, render_prompt
+from wikikit.eval.metrics.taskdata import load_task_dataset, payload
+from wikikit.eval.rubrics import judge_tree, teacher_asker
 
 INSTRUCTIONS = (
     "You write the architectural documentation of a code repository: its purpose, components, "

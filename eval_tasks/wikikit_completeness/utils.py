@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from wikikit.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
-from wikikit.metrics.answer import final_text
-from wikikit.metrics.completeness import pages_from_output, score_completeness
-from wikikit.metrics.prompts import files_block, render_prompt
-from wikikit.metrics.taskdata import load_task_dataset, payload
+from wikikit.eval.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
+from wikikit.eval.metrics.answer import final_text
+from wikikit.eval.metrics.completeness import pages_from_output, score_completeness
+from wikikit.eval.metrics.prompts import files_block, render_prompt
+from wikikit.eval.metrics.taskdata import load_task_dataset, payload
 
 INSTRUCTIONS = (
     "You write a complete architectural wiki for a code repository, as several pages. Start each "

@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from wikikit.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
-from wikikit.metrics.answer import final_text
-from wikikit.metrics.mermaid import score_mermaid
-from wikikit.metrics.prompts import files_block, render_prompt
-from wikikit.metrics.taskdata import load_task_dataset, payload
+from wikikit.eval.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
+from wikikit.eval.metrics.answer import final_text
+from wikikit.eval.metrics.mermaid import score_mermaid
+from wikikit.eval.metrics.prompts import files_block, render_prompt
+from wikikit.eval.metrics.taskdata import load_task_dataset, payload
 
 INSTRUCTIONS = (
     "You write architectural wiki pages for a code repository. Diagrams are Mermaid, in fenced "

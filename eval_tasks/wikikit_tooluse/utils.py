@@ -3,10 +3,10 @@
 import json
 from pathlib import Path
 
-from wikikit.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
-from wikikit.metrics.prompts import prompt_style, render_prompt
-from wikikit.metrics.taskdata import load_task_dataset, payload
-from wikikit.metrics.tooluse import score_tooluse
+from wikikit.eval.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
+from wikikit.eval.metrics.prompts import prompt_style, render_prompt
+from wikikit.eval.metrics.taskdata import load_task_dataset, payload
+from wikikit.eval.metrics.tooluse import score_tooluse
 
 INSTRUCTIONS = (
     "You are SemanticWiki's documentation agent. Use the tools to explore the repository and "
@@ -21,7 +21,7 @@ BUNDLED = (
 
 
 def _tools():
-    from wikikit.semanticwiki_tools import TOOLS
+    from wikikit.semanticwiki.tools import TOOLS
 
     return TOOLS
 

@@ -1,12 +1,12 @@
-"""wikikit_traceability: document line-numbered code; score the references (wikikit.metrics)."""
+"""wikikit_traceability: document line-numbered code; score the references (wikikit.eval.metrics)."""
 
 from pathlib import Path
 
-from wikikit.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
-from wikikit.metrics.answer import final_text
-from wikikit.metrics.prompts import files_block, render_prompt
-from wikikit.metrics.taskdata import load_task_dataset, payload
-from wikikit.metrics.traceability import score_traceability
+from wikikit.eval.metrics import ratio  # noqa: F401  - used by the YAML's aggregation
+from wikikit.eval.metrics.answer import final_text
+from wikikit.eval.metrics.prompts import files_block, render_prompt
+from wikikit.eval.metrics.taskdata import load_task_dataset, payload
+from wikikit.eval.metrics.traceability import score_traceability
 
 INSTRUCTIONS = (
     "You write architectural wiki pages for a code repository. Ground every section in the code: "

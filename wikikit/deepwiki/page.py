@@ -11,7 +11,7 @@ DeepWiki's markdown export looks like:
     Sources: [README.md:49-131](), [Development.md:11-22]()
 
 Pages fetched as HTML are first converted to this form by wikikit.deepwiki.html.
-References are parsed by wikikit.refs (the one parser for every reference form).
+References are parsed by wikikit.code.refs (the one parser for every reference form).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from wikikit.code.refs import parse_refs
 from wikikit.deepwiki.markdown import Block, join_blocks, split_blocks
 from wikikit.example import Ref
-from wikikit.refs import parse_refs
 
 SLUG_LINE = re.compile(r"^\d+(?:\.\d+)*-\S.*$")
 PAGE_TITLE = re.compile(r"^Page:\s*(.+)$")

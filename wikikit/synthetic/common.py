@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wikikit.code.refs import parse_refs
 from wikikit.example import Example, Message, Ref
-from wikikit.refs import parse_refs
 from wikikit.synthetic.prompts import HEAD_LINES, WIKI_SYSTEM, join, numbered_listing, repo_header
 from wikikit.synthetic.prompts import tree_listing as _tree
 from wikikit.teachers import TeacherRequest, TeacherResponse

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from wikikit.example import example_id
 
 if TYPE_CHECKING:
-    from wikikit.repo import Repo
+    from wikikit.code.repo import Repo
 
 MIN_FILE_LINES = 15
 MAX_FILE_BYTES = 60_000

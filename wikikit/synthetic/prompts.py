@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wikikit.repo import Repo
+    from wikikit.code.repo import Repo
 
 WIKI_SYSTEM = """\
 You are an expert software architect writing an architectural wiki for a code repository.

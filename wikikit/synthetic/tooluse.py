@@ -2,7 +2,7 @@
 
 The teacher plans in SemanticWiki's bundled-mode format (one `{"tool": ..., "args": {...}}`
 object per line); wikikit validates each call against the tool's schema and runs it with
-wikikit.semanticwiki_tools against the repository and a fresh scratch wiki. The example keeps
+wikikit.semanticwiki.tools against the repository and a fresh scratch wiki. The example keeps
 only calls that validated and ran, each followed by its real result; a rejected call is
 reported back to the teacher but left out of the example.
 """
@@ -15,7 +15,7 @@ import shutil
 from typing import Any
 
 from wikikit.example import Example, Message, ToolCall
-from wikikit.semanticwiki_tools import TOOLS, ToolExecutor, validate_call
+from wikikit.semanticwiki.tools import TOOLS, ToolExecutor, validate_call
 from wikikit.synthetic.common import Env, ItemFailed, ask, make_example
 from wikikit.synthetic.plan import Item
 from wikikit.synthetic.prompts import WIKI_SYSTEM

@@ -1,0 +1,452 @@
+"""The eval stage: the recipe's eval_tasks/ through lm-eval's Python API, gates, a results table.
+
+What is evaluated (first match wins):
+- `wikikit eval --model X` (WIKIKIT_EVAL_MODEL): a Hugging Face model folder, a `.gguf` file,
+  `ollama:NAME`, or an OpenAI-compatible URL (`http://host:port/v1[#model-name]`);
+- else `eval.backend` (default hf): `hf` runs the train stage's merged model; `gguf` serves the
+  package stage's (or `eval.gguf`) GGUF through `python -m llama_cpp.server` on 127.0.0.1;
+  `ollama` and `openai` talk to `eval.base_url`.
+
+How each backend is fed (see wikikit.eval.metrics.prompts): `hf` and the llama.cpp completions
+endpoint get the whole harmony prompt text; chat endpoints (Ollama, any OpenAI-compatible
+server) get plain prompts through lm-eval's `local-chat-completions` with
+apply_chat_template=True and the reasoning effort as the system instruction.
+
+`eval.compare_base` also evaluates the base model (hf) for a base-vs-fine-tuned table with the
+targets beside it. `eval.gates` ({task: min} or {task/metric: min}) fail the run when missed.
+Writes results.json (lm-eval's own output plus ours) and results.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wikikit import console
+from wikikit.atomic import write_json, write_text
+from wikikit.errors import InputError, WikikitError
+from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
+from wikikit.paths import EVAL_TASKS_DIR
+from wikikit.stage import StageContext, StageResult
+from wikikit.targets import HEADLINE, TARGETS
+
+DEFAULT_TASKS = (
+    "wikikit_traceability",
+    "wikikit_mermaid",
+    "wikikit_tooluse",
+    "wikikit_completeness",
+)
+MODEL_ENV = "WIKIKIT_EVAL_MODEL"
+
+
+@dataclass
+class ModelTarget:
+    """One model to evaluate, as lm-eval needs it."""
+
+    label: str
+    backend: str  # hf | gguf | ollama | openai
+    location: str  # a path or a URL
+    model_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _merged_model(ctx: StageContext) -> Path:
+    train = ctx.inputs.get("train")
+    if train is None:
+        raise InputError("eval: no train stage output to evaluate; pass --model or run train first")
+    merged = Path(train) / "merged"
+    if not merged.is_dir():
+        raise WikikitError(
+            f"eval: {merged} does not exist (did the train stage merge the adapter?)"
+        )
+    return merged
+
+
+def _train_metrics(ctx: StageContext) -> dict[str, Any]:
+    train = ctx.inputs.get("train")
+    path = Path(train) / "metrics.json" if train else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+
+
+def parse_model_spec(spec: str) -> ModelTarget:
+    """`--model` text -> target: folder (hf), *.gguf, ollama:NAME, or http(s)://...[#model]."""
+    if spec.startswith(("http://", "https://")):
+        url, _, name = spec.partition("#")
+        return ModelTarget("model", "openai", url, name or None)
+    if spec.startswith("ollama:"):
+        return ModelTarget("model", "ollama", "http://127.0.0.1:11434", spec[len("ollama:") :])
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(f"--model {spec}: no such file or folder")
+    if path.suffix == ".gguf":
+        return ModelTarget("model", "gguf", str(path.resolve()))
+    return ModelTarget("model", "hf", str(path.resolve()))
+
+
+def resolve_target(ctx: StageContext) -> ModelTarget:
+    spec = os.environ.get(MODEL_ENV)
+    if spec:
+        return parse_model_spec(spec)
+    section = ctx.section
+    backend = section.get("backend", "hf")
+    name = section.get("model_name")
+    if backend == "hf":
+        return ModelTarget("fine-tuned", "hf", str(_merged_model(ctx)))
+    if backend == "gguf":
+        if section.get("gguf"):
+            gguf = ctx.recipe.resolve_path(section["gguf"], ("eval", "gguf"))
+        else:
+            package = ctx.run_dir / "package"
+            # the package stage writes model.gguf; any other single GGUF there will do
+            found = [package / "model.gguf"] if (package / "model.gguf").is_file() else []
+            found = found or sorted(package.glob("*.gguf"))
+            if len(found) != 1:
+                raise InputError(
+                    f"eval.backend gguf: {len(found) or 'no'} GGUF files under {package}; "
+                    "set eval.gguf or run package"
+                )
+            gguf = found[0]
+        return ModelTarget("fine-tuned", "gguf", str(gguf))
+    default_url = "http://127.0.0.1:11434" if backend == "ollama" else None
+    url = section.get("base_url", default_url)
+    if not url:
+        raise InputError(f"eval.base_url: required for backend {backend}")
+    if backend == "ollama" and not name:
+        name = ctx.recipe.get(("package", "ollama", "name"))
+    return ModelTarget("fine-tuned", backend, url, name)
+
+
+def _chat_url(url: str, backend: str) -> str:
+    url = url.rstrip("/")
+    if url.endswith("/chat/completions"):
+        return url
+    if backend == "ollama" and not url.endswith("/v1"):
+        url += "/v1"  # Ollama's OpenAI-compatible API
+    return url + ("/chat/completions" if url.endswith("/v1") else "/v1/chat/completions")
+
+
+def _torch_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[str, Any]:
+    """simple_evaluate keyword arguments for a target (model, model_args, chat template)."""
+    if target.backend == "hf":
+        # lm-eval's hf model defaults to device "cuda"; on a CPU-only machine say so.
+        args: dict[str, Any] = {
+            "pretrained": target.location,
+            "trust_remote_code": False,
+            "device": _torch_device(),
+        }
+        if max_length:
+            args["max_length"] = max_length
+        return {"model": "hf", "model_args": args, "apply_chat_template": False, "style": "harmony"}
+    if target.backend == "gguf-server":  # llama.cpp's completions endpoint: raw harmony text
+        args = {
+            "base_url": target.location,
+            "model": target.model_name or "model",
+            "tokenized_requests": False,
+            "tokenizer_backend": None,
+            "num_concurrent": 1,
+            # without a tokenizer lm-eval cannot find the stop text itself: harmony's end of answer
+            "eos_string": "<|return|>",
+            "timeout": 3600,  # a 20B GGUF on CPU takes minutes for one long answer
+        }
+        return {
+            "model": "local-completions",
+            "model_args": args,
+            "apply_chat_template": False,
+            "style": "harmony",
+        }
+    args = {
+        "base_url": _chat_url(target.location, target.backend),
+        "model": target.model_name or "model",
+        "num_concurrent": 1,
+        "max_retries": 3,
+    }
+    return {
+        "model": "local-chat-completions",
+        "model_args": args,
+        "apply_chat_template": True,
+        "system_instruction": system_instruction(),
+        "style": "plain",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def llama_cpp_server(gguf: str, n_ctx: int, log: Path, timeout_s: float = 300) -> Iterator[str]:
+    """`python -m llama_cpp.server` for one GGUF on 127.0.0.1; yields its completions URL."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise WikikitError(
+            "eval.backend gguf needs llama-cpp-python[server] (make setup installs it)"
+        ) from None
+    port = _free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
+           "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "model",
+           # the server keeps n_ctx x vocab logits by default (~26 GB at 32k x 201k): evaluation
+           # only generates, so keep a batch's worth
+           "--logits_all", "false"]  # fmt: skip
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if proc.poll() is not None:
+                raise WikikitError(f"llama.cpp server exited with {proc.returncode}; see {log}")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise WikikitError(
+                        f"llama.cpp server not ready after {timeout_s:.0f}s; see {log}"
+                    ) from None
+                time.sleep(0.5)
+        yield f"http://127.0.0.1:{port}/v1/completions"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@contextlib.contextmanager
+def _env(values: dict[str, str | None]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    try:
+        for k, v in values.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _judge_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
+    """The codewikibench judge's configuration, handed to the task through the environment."""
+    judge = ctx.section.get("judge")
+    if "codewikibench" not in tasks:
+        return {}
+    if not judge:
+        raise InputError("eval.judge: required when eval.tasks includes codewikibench")
+    config = {k: v for k, v in judge.items() if k not in ("api_key", "cache")}
+    key = ctx.recipe.secret(("eval", "judge", "api_key")) if judge.get("api_key") else None
+    cache = (
+        ctx.recipe.resolve_path(judge["cache"], ("eval", "judge", "cache"))
+        if judge.get("cache")
+        else ctx.cache_dir / "judge.sqlite"
+    )
+    return {
+        "WIKIKIT_JUDGE": json.dumps(config),
+        "WIKIKIT_JUDGE_API_KEY": key,
+        "WIKIKIT_JUDGE_CACHE": str(cache),
+    }
+
+
+def _scores(results: dict[str, Any], tasks: list[str]) -> dict[str, dict[str, float]]:
+    """lm-eval's per-task results -> {task: {metric: value}} (filter suffix dropped)."""
+    out: dict[str, dict[str, float]] = {}
+    for task in tasks:
+        raw = results.get("results", {}).get(task, {})
+        out[task] = {
+            k.split(",")[0]: float(v)
+            for k, v in raw.items()
+            if "," in k and "_stderr" not in k and isinstance(v, int | float)
+        }
+    return out
+
+
+def run_lm_eval(
+    target: ModelTarget,
+    tasks: list[str],
+    *,
+    limit: int | None = None,
+    gen_kwargs: dict[str, Any] | None = None,
+    extra_env: dict[str, str | None] | None = None,
+    log_dir: Path | None = None,
+    n_ctx: int = 32768,
+) -> dict[str, Any]:
+    """Evaluate one target on `tasks` with lm-eval; returns lm-eval's results dict."""
+    import lm_eval
+    from lm_eval.tasks import TaskManager
+
+    with contextlib.ExitStack() as stack:
+        if target.backend == "gguf":
+            url = stack.enter_context(
+                llama_cpp_server(
+                    target.location, n_ctx, (log_dir or Path(".")) / "llama_cpp_server.log"
+                )
+            )
+            target = ModelTarget(target.label, "gguf-server", url, "model")
+            # llama.cpp's server applies repeat_penalty 1.1 unless told otherwise: greedy
+            # decoding must mean what it means for the hf backend
+            gen_kwargs = {**(gen_kwargs or {}), "repeat_penalty": 1.0}
+        spec = lm_eval_model(target)
+        style = spec.pop("style")
+        stack.enter_context(_env({STYLE_ENV: style, **(extra_env or {})}))
+        console.info(
+            f"eval: {target.label} ({target.backend}: {target.location}) on {', '.join(tasks)}"
+        )
+        results = lm_eval.simple_evaluate(
+            tasks=tasks,
+            task_manager=TaskManager(include_path=str(EVAL_TASKS_DIR)),
+            limit=limit,
+            gen_kwargs=gen_kwargs or None,
+            log_samples=True,
+            bootstrap_iters=0,
+            batch_size=1,
+            **spec,
+        )
+    if results is None:
+        raise WikikitError("lm-eval returned no results")
+    return results
+
+
+def check_gates(gates: dict[str, float], scores: dict[str, dict[str, float]]) -> list[str]:
+    """Every missed gate as a line; a gate on a task that did not run is missed too."""
+    missed = []
+    for key, minimum in sorted(gates.items()):
+        task, _, metric = key.partition("/")
+        metric = metric or HEADLINE.get(task, "")
+        value = scores.get(task, {}).get(metric)
+        if value is None:
+            missed.append(f"{key}: not measured (is {task} in eval.tasks?)")
+        elif value < minimum:
+            missed.append(f"{key}: {value:.4f} < {minimum}")
+    return missed
+
+
+def results_table(
+    scores: dict[str, dict[str, float]], base: dict[str, dict[str, float]] | None
+) -> str:
+    """Markdown: one row per task/metric; base beside fine-tuned when there is a base run."""
+    head = ["task", "metric"] + (["base"] if base is not None else []) + ["fine-tuned", "target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for task, metrics in scores.items():
+        headline = HEADLINE.get(task)
+        for metric in sorted(metrics, key=lambda m: (m != headline, m)):
+            row = [task, f"**{metric}**" if metric == headline else metric]
+            if base is not None:
+                b = base.get(task, {}).get(metric)
+                row.append("" if b is None else f"{b:.4f}")
+            row.append(f"{metrics[metric]:.4f}")
+            target = TARGETS.get(task) if metric == headline else None
+            row.append(f"> {target:.2f}" if target is not None else "")
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _serializable(results: dict[str, Any]) -> Any:
+    from lm_eval.utils import handle_non_serializable
+
+    return json.loads(json.dumps(results, default=handle_non_serializable))
+
+
+def _base_target(ctx: StageContext) -> ModelTarget:
+    metrics = _train_metrics(ctx)
+    base = (
+        metrics.get("base_model_path")
+        or metrics.get("base_model")
+        or ctx.recipe.get(("model", "base"))
+    )
+    if not base:
+        raise InputError(
+            "eval.compare_base: no base model known (train/metrics.json or model.base)"
+        )
+    return ModelTarget("base", "hf", str(base))
+
+
+def plan(ctx: StageContext) -> list[str]:
+    tasks = ctx.section.get("tasks", list(DEFAULT_TASKS))
+    lines = [f"eval: {', '.join(tasks)} with lm-eval ({ctx.section.get('backend', 'hf')})"]
+    if ctx.section.get("compare_base"):
+        lines.append("eval: also the base model, for a side-by-side table")
+    return lines
+
+
+def run_stage(ctx: StageContext) -> StageResult:
+    section = ctx.section
+    tasks = list(section.get("tasks", DEFAULT_TASKS))
+    unknown = [t for t in tasks if t not in HEADLINE]
+    if unknown:
+        raise InputError(f"eval.tasks: unknown task(s) {', '.join(unknown)}")
+    limit = section.get("limit")
+    gen_kwargs = (
+        {"max_gen_toks": section["max_gen_tokens"]} if section.get("max_gen_tokens") else None
+    )
+    judge_env = _judge_env(ctx, tasks)
+    target = resolve_target(ctx)
+    # known before the (long) fine-tuned run, so a missing base model fails fast
+    base_target = _base_target(ctx) if section.get("compare_base") else None
+    common = {
+        "limit": limit,
+        "gen_kwargs": gen_kwargs,
+        "extra_env": judge_env,
+        "log_dir": ctx.out_dir,
+    }
+    results = run_lm_eval(target, tasks, **common)
+    scores = _scores(results, tasks)
+    base_results = base_scores = None
+    if base_target is not None:
+        base_results = run_lm_eval(base_target, tasks, **common)
+        base_scores = _scores(base_results, tasks)
+    gates = section.get("gates", {}) or {}
+    missed = check_gates(gates, scores)
+    table = results_table(scores, base_scores)
+    write_json(
+        ctx.out_dir / "results.json",
+        {
+            "model": {
+                "backend": target.backend,
+                "location": target.location,
+                "name": target.model_name,
+            },
+            "tasks": tasks,
+            "scores": scores,
+            "base_scores": base_scores,
+            "targets": {t: {"metric": HEADLINE[t], "target": TARGETS[t]} for t in tasks},
+            "gates": {"required": gates, "missed": missed},
+            "lm_eval": _serializable(results),
+            "lm_eval_base": _serializable(base_results) if base_results else None,
+        },
+    )
+    gate_lines = "\n".join(f"- missed: {m}" for m in missed) or "- all gates met"
+    write_text(ctx.out_dir / "results.md", f"# Evaluation\n\n{table}\n## Gates\n\n{gate_lines}\n")
+    counts = {t: scores[t].get(HEADLINE[t]) for t in tasks}
+    if missed:
+        raise WikikitError("eval gates missed: " + "; ".join(missed))
+    summary = ", ".join(f"{t} {v:.3f}" for t, v in counts.items() if v is not None)
+    return StageResult(outputs=["results.json", "results.md"], counts=counts, summary=summary)

@@ -1,0 +1,19 @@
+"""The project's quality targets: the number each eval task is judged by and the level a
+fine-tuned model must beat. The eval stage gates on them; the report draws them.
+"""
+
+# The number each task is judged by, and the fine-tuned model's target for it.
+HEADLINE = {
+    "wikikit_traceability": "traceability",
+    "wikikit_mermaid": "validity",
+    "wikikit_completeness": "completeness",
+    "codewikibench": "codewikibench",
+    "wikikit_tooluse": "tooluse",
+}
+TARGETS = {
+    "wikikit_traceability": 0.90,
+    "wikikit_mermaid": 0.95,
+    "wikikit_completeness": 0.90,
+    "codewikibench": 0.70,
+    "wikikit_tooluse": 0.95,
+}

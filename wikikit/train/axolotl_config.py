@@ -1,0 +1,311 @@
+"""The recipe -> Axolotl's config: profiles, defaults, raw overrides, and Axolotl's own validator
+with its errors mapped back to recipe keys.
+
+Profiles: `gpu` follows Axolotl's gpt-oss LoRA example (examples/gpt-oss/
+gpt-oss-20b-sft-lora-singlegpu.yaml) key for key; `cpu` is what runs a tiny gpt-oss on a laptop
+(eager attention, no kernels, no MXFP4, no Cut Cross Entropy). `train.axolotl` passes raw keys
+through and wins over everything generated here. Pure: nothing here runs Axolotl.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wikikit import console
+from wikikit.errors import InputError
+
+TINY_BASE = "tiny-gpt-oss"
+
+
+CHAT_FIELDS = {
+    "type": "chat_template",
+    "field_messages": "messages",
+    "field_thinking": "thinking",
+    "template_thinking_key": "thinking",
+    "roles_to_train": ["assistant"],
+    "chat_template": "tokenizer_default",
+}
+
+
+# Axolotl's gpt-oss LoRA example: what only makes sense on a CUDA GPU.
+GPU_PROFILE: dict[str, Any] = {
+    "use_kernels": True,
+    "model_quantization_config": "Mxfp4Config",
+    "model_quantization_config_kwargs": {"dequantize": True},
+    "plugins": ["axolotl.integrations.cut_cross_entropy.CutCrossEntropyPlugin"],
+    "experimental_skip_move_to_device": True,
+    "bf16": True,
+    "tf32": True,
+    # The example also sets the legacy `flash_attention: true`; Axolotl 0.19's validator rejects
+    # it next to attn_implementation ("set only `attn_implementation`"), so it is left out.
+    "attn_implementation": "kernels-community/vllm-flash-attn3",
+    "activation_offloading": True,
+}
+
+
+# Measured on CPU (../shared/ENVIRONMENT.md): gpt-oss has no sdpa, LoRA kernels need Triton.
+CPU_PROFILE: dict[str, Any] = {
+    "attn_implementation": "eager",
+    "lora_mlp_kernel": False,
+    "lora_qkv_kernel": False,
+    "lora_o_kernel": False,
+    "bf16": "auto",
+    # Without a GPU, bf16 "auto" turns fp16 on (float16 weights): very slow matmuls on CPU.
+    "fp16": False,
+    "tf32": False,
+}
+
+
+# Generated Axolotl key -> the recipe key it comes from (to name the recipe key in errors).
+RECIPE_KEYS = {
+    "base_model": "model.base",
+    "adapter": "train.adapter",
+    "lora_r": "train.lora.r",
+    "lora_alpha": "train.lora.alpha",
+    "lora_dropout": "train.lora.dropout",
+    "lora_target_modules": "train.lora.target_modules",
+    "lora_target_linear": "train.lora.target_linear",
+    "sequence_len": "train.sequence_len",
+    "sample_packing": "train.sample_packing",
+    "optimizer": "train.optimizer",
+    "lr_scheduler": "train.lr_scheduler",
+    "learning_rate": "train.learning_rate",
+    "warmup_ratio": "train.warmup_ratio",
+    "num_epochs": "train.num_epochs",
+    "max_steps": "train.max_steps",
+    "micro_batch_size": "train.micro_batch_size",
+    "gradient_accumulation_steps": "train.gradient_accumulation_steps",
+    "gradient_checkpointing": "train.gradient_checkpointing",
+    "save_steps": "train.save_steps",
+    "chat_template_kwargs": "model.reasoning_effort",
+    "seed": "seed",
+}
+
+
+for _k in set(GPU_PROFILE) | set(CPU_PROFILE):
+    RECIPE_KEYS.setdefault(_k, "train.profile")
+
+
+def recipe_data(recipe: Any) -> dict[str, Any]:
+    """A Recipe or the plain dict it holds."""
+    return recipe.data if hasattr(recipe, "data") else recipe
+
+
+def profile_of(recipe: Any) -> str:
+    d = recipe_data(recipe)
+    train = d.get("train") or {}
+    if train.get("profile"):
+        return train["profile"]
+    return "cpu" if (d.get("model") or {}).get("base") == TINY_BASE else "gpu"
+
+
+def axolotl_config(
+    recipe: Any,
+    data_dir: Path,
+    out_dir: Path,
+    base_model_path: str,
+    *,
+    cache_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The Axolotl config (a dict, YAML-ready) for this recipe. Pure: touches no file."""
+    d = recipe_data(recipe)
+    train = d.get("train") or {}
+    model = d.get("model") or {}
+    lora = train.get("lora") or {}
+    cache_dir = Path(cache_dir) if cache_dir is not None else Path(out_dir) / "cache"
+    data_dir = Path(data_dir)
+
+    cfg: dict[str, Any] = {"base_model": str(base_model_path)}
+    cfg.update(GPU_PROFILE if profile_of(recipe) == "gpu" else CPU_PROFILE)
+    cfg["datasets"] = [{"path": str(data_dir / "train.jsonl"), "ds_type": "json", **CHAT_FIELDS}]
+    val = data_dir / "validation.jsonl"
+    if not val.exists() or val.stat().st_size > 0:
+        cfg["test_datasets"] = [
+            {"path": str(val), "ds_type": "json", "split": "train", **CHAT_FIELDS}
+        ]
+    cfg.update(
+        {
+            "dataset_prepared_path": str(cache_dir / "prepared"),
+            "val_set_size": 0,
+            "output_dir": str(cache_dir / "checkpoints"),
+            "sequence_len": train.get("sequence_len", 4096),
+            "sample_packing": train.get("sample_packing", True),
+            "adapter": train.get("adapter", "lora"),
+            "lora_r": lora.get("r", 8),
+            "lora_alpha": lora.get("alpha", 16),
+            # Axolotl's example: dropout is not supported with LoRA over expert parameters.
+            "lora_dropout": lora.get("dropout", 0.0),
+        }
+    )
+    if lora.get("target_modules"):
+        cfg["lora_target_modules"] = list(lora["target_modules"])
+        cfg["lora_target_linear"] = bool(lora.get("target_linear", False))
+    else:
+        # For gpt-oss this reaches the attention projections (the experts are fused tensors).
+        cfg["lora_target_linear"] = lora.get("target_linear", True)
+    cfg.update(
+        {
+            "gradient_accumulation_steps": train.get("gradient_accumulation_steps", 8),
+            "micro_batch_size": train.get("micro_batch_size", 1),
+            "num_epochs": train.get("num_epochs", 1),
+            "optimizer": train.get("optimizer", "adamw_torch_8bit"),
+            "lr_scheduler": train.get("lr_scheduler", "constant_with_warmup"),
+            "learning_rate": train.get("learning_rate", 2e-4),
+            "gradient_checkpointing": train.get("gradient_checkpointing", True),
+            "logging_steps": 1,
+            "warmup_ratio": train.get("warmup_ratio", 0.1),
+            "eot_tokens": ["<|end|>"],
+            "seed": int(d.get("seed", 0)),
+            "chat_template_kwargs": {"reasoning_effort": model.get("reasoning_effort", "medium")},
+            # Re-runs continue from the newest checkpoint in output_dir (kept in the cache).
+            "auto_resume_from_checkpoints": True,
+            "include_tkps": True,
+        }
+    )
+    if train.get("max_steps"):
+        cfg["max_steps"] = train["max_steps"]
+    if train.get("save_steps"):
+        cfg["save_steps"] = train["save_steps"]
+    else:
+        cfg["saves_per_epoch"] = 1
+    cfg.update(train.get("axolotl") or {})
+    return cfg
+
+
+def config_yaml(cfg: dict[str, Any]) -> str:
+    header = (
+        "# Generated by wikikit from the recipe; edit the recipe (train.axolotl for raw keys).\n"
+    )
+    return header + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=100)
+
+
+def recipe_key_for(axolotl_key: str, recipe: Any) -> str:
+    raw = ((recipe_data(recipe).get("train") or {}).get("axolotl")) or {}
+    if axolotl_key in raw:
+        return f"train.axolotl.{axolotl_key}"
+    return RECIPE_KEYS.get(axolotl_key, f"train.axolotl.{axolotl_key}")
+
+
+def validate_with_axolotl(cfg: dict[str, Any], recipe: Any) -> None:
+    """Run Axolotl's own config validator; its errors become recipe errors naming the key."""
+    try:
+        from axolotl.utils.config import validate_config
+        from axolotl.utils.dict import DictDefault
+    except ImportError:
+        console.warn("axolotl is not importable here: its validator runs in `axolotl preprocess`")
+        return
+    from pydantic import ValidationError
+
+    try:
+        validate_config(DictDefault(json.loads(json.dumps(cfg))))
+    except ValidationError as e:
+        raise InputError(
+            "the generated Axolotl config is invalid", _validation_lines(e, cfg, recipe)
+        ) from None
+    except (ValueError, TypeError) as e:
+        raise InputError(
+            "the generated Axolotl config is invalid", [_line_for_message(str(e), cfg, recipe)]
+        ) from None
+
+
+def _validation_lines(err: Any, cfg: dict[str, Any], recipe: Any) -> list[str]:
+    lines = []
+    for item in err.errors():
+        loc = [str(p) for p in item.get("loc", ()) if not str(p).isdigit()]
+        msg = item.get("msg", "invalid")
+        key = next((p for p in loc if p in cfg), None)
+        if key is not None:
+            lines.append(
+                f"{recipe_key_for(key, recipe)}: {msg} (Axolotl key `{key}`: {cfg[key]!r})"
+            )
+        else:
+            lines.append(_line_for_message(msg, cfg, recipe))
+    return lines or [str(err)]
+
+
+def _line_for_message(msg: str, cfg: dict[str, Any], recipe: Any) -> str:
+    """A model-level Axolotl error names keys (or values) only in its text: the first one wins."""
+    msg = msg.replace("Value error, ", "").strip()
+    best: tuple[int, str] | None = None
+    for key, value in cfg.items():
+        hits = [m.start() for m in [re.search(rf"\b{re.escape(key)}\b", msg, re.IGNORECASE)] if m]
+        if isinstance(value, str) and len(value) > 2:
+            hits += [m.start() for m in [re.search(rf"\b{re.escape(value)}\b", msg)] if m]
+        for pos in hits:
+            if best is None or pos < best[0]:
+                best = (pos, key)
+    return f"{recipe_key_for(best[1], recipe)}: {msg}" if best else f"train: {msg}"
+
+
+def known_optimizers() -> set[str]:
+    """Optimizer names Axolotl hands on: its own plus transformers' (it accepts any string)."""
+    from axolotl.utils.schemas.enums import CustomSupportedOptimizers
+    from transformers.training_args import OptimizerNames
+
+    return {o.value for o in CustomSupportedOptimizers} | {o.value for o in OptimizerNames}
+
+
+def check_optimizer(cfg: dict[str, Any], recipe: Any) -> None:
+    import difflib
+
+    try:
+        known = known_optimizers()
+    except ImportError:
+        return
+    name = cfg.get("optimizer")
+    if name and name not in known:
+        close = difflib.get_close_matches(str(name), sorted(known), n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InputError(f"{recipe_key_for('optimizer', recipe)}: unknown optimizer {name!r}{hint}")
+
+
+def check_config(cfg: dict[str, Any], recipe: Any) -> None:
+    """Fail on a bad config before any training starts, naming the recipe key."""
+    check_sequence_len(cfg, recipe)
+    check_optimizer(cfg, recipe)
+    validate_with_axolotl(cfg, recipe)
+
+
+def check_sequence_len(cfg: dict[str, Any], recipe: Any) -> None:
+    """sequence_len must fit the base model's max_position_embeddings (when its config is readable)."""
+    limit = model_max_positions(str(cfg["base_model"]))
+    if limit is not None and int(cfg["sequence_len"]) > limit:
+        raise InputError(
+            f"{recipe_key_for('sequence_len', recipe)}: {cfg['sequence_len']} is over the base "
+            f"model's max_position_embeddings ({limit})"
+        )
+
+
+def model_max_positions(base_model: str) -> int | None:
+    cfg_file = Path(base_model) / "config.json"
+    if cfg_file.is_file():
+        data = json.loads(cfg_file.read_text(encoding="utf-8"))
+    else:
+        try:  # a Hub id already in the local cache; never a download here
+            from huggingface_hub import try_to_load_from_cache
+
+            hit = try_to_load_from_cache(base_model, "config.json")
+        except Exception:  # noqa: BLE001 - not a repo id, or no hub library: nothing to check
+            return None
+        if not isinstance(hit, str):
+            return None
+        data = json.loads(Path(hit).read_text(encoding="utf-8"))
+    value = data.get("max_position_embeddings")
+    return int(value) if value else None
+
+
+def print_config(recipe: Any, run_dir: Path) -> str:
+    """The Axolotl YAML `wikikit train RECIPE --print-config` shows (builds nothing)."""
+    run_dir = Path(run_dir)
+    cache_dir = run_dir / "cache" / "train"
+    base = (recipe_data(recipe).get("model") or {}).get("base", "openai/gpt-oss-20b")
+    base_path = str(cache_dir / TINY_BASE) if base == TINY_BASE else base
+    cfg = axolotl_config(
+        recipe, run_dir / "data", run_dir / "train", base_path, cache_dir=cache_dir
+    )
+    return config_yaml(cfg)
