@@ -111,11 +111,11 @@ def violations(root: Path) -> list[str]:
                 continue
             other_layer = layer_of(other)
             if other_layer is None:
-                problems.append(f"{rel}:{line}: imports '{target}', which has no place in the layout")
-            elif other_layer not in ALLOWED[my_layer]:
                 problems.append(
-                    f"{rel}:{line}: {me} ({my_layer}) imports {target} ({other_layer})"
+                    f"{rel}:{line}: imports '{target}', which has no place in the layout"
                 )
+            elif other_layer not in ALLOWED[my_layer]:
+                problems.append(f"{rel}:{line}: {me} ({my_layer}) imports {target} ({other_layer})")
             elif my_layer == other_layer == "service":
                 service_edges.setdefault(me, set()).add(other)
     problems += [f"service import cycle: {' -> '.join(c)}" for c in _cycles(service_edges)]

@@ -60,7 +60,9 @@ def test_report_services_and_shared_pieces_are_caught_too(tmp_path):
     assert "wikikit/code/refs.py:1: code (service) imports wikikit.data (stage)" in got
     assert "wikikit/tokens.py:1: tokens (shared) imports wikikit.mermaid (service)" in got
     assert "service import cycle: mermaid -> teachers -> mermaid" in got
-    assert "wikikit/newthing.py: unit 'newthing' has no place in the layout (add it to a layer)" in got
+    assert (
+        "wikikit/newthing.py: unit 'newthing' has no place in the layout (add it to a layer)" in got
+    )
     assert len(got) == 5
 
 
