@@ -99,6 +99,8 @@ def write_recipe(path: Path, source: dict[str, Any]) -> Path:
 def _system(body: dict[str, Any]) -> str:
     if isinstance(body.get("system"), str):
         return body["system"]
+    if isinstance(body.get("system"), list):  # Anthropic text blocks (prompt-cache marks)
+        return "".join(b.get("text", "") for b in body["system"])
     for m in body.get("messages") or []:
         if m.get("role") == "system":
             return m.get("content") or ""

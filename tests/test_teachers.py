@@ -28,7 +28,7 @@ SECRET = "sk-test-SECRET-123"
 def teacher_for(srv, provider, tmp_path, **extra):
     config = {
         "provider": provider,
-        "model": "claude-sonnet-4-5" if provider == "anthropic" else "gpt-4o",
+        "model": "claude-sonnet-5-5" if provider == "anthropic" else "gpt-4o",
         "base_url": srv.base_url(provider),
         "timeout_s": 0.5,
         "max_attempts": 3,

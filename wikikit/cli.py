@@ -55,7 +55,16 @@ def handle_errors(fn):
 def _load(recipe: str, overrides: tuple[str, ...] = ()):
     from wikikit.recipe.load import load_recipe
 
-    return load_recipe(recipe, overrides)
+    return _checked(load_recipe(recipe, overrides))
+
+
+def _checked(recipe):
+    """The checks that need a service's knowledge (teacher models: end of life, refusals)."""
+    from wikikit.teachers.models import check_recipe
+
+    for line in check_recipe(recipe):
+        console.warn(line)
+    return recipe
 
 
 @click.group()
@@ -78,7 +87,7 @@ def validate(recipes: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     failed: list[str] = []
     for path in recipes:
         try:
-            r = load_recipe(path, overrides)
+            r = _checked(load_recipe(path, overrides))
             click.echo(f"{path}: ok ({r.name}, fingerprint {r.fingerprint[:12]})")
         except InputError as exc:
             failed.extend(exc.lines)

@@ -451,11 +451,21 @@ def _first_error_line(proc: subprocess.CompletedProcess) -> str:
     return lines[-1] if lines else f"git exited with {proc.returncode}"
 
 
-def _clone(url: str, commit: str | None, cache_dir: Path, where: str) -> tuple[Path, str | None]:
-    """Clone `url` (at `commit`) into cache_dir/repos/<name>-<hash>/, re-using a finished clone."""
+def _clone_dest(url: str, commit: str | None, cache_dir: Path) -> Path:
     key = hashlib.sha256(f"{url}\n{commit or ''}".encode()).hexdigest()[:12]
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", _name_from_url(url))[:60]
-    dest = cache_dir / "repos" / f"{safe}-{key}"
+    return Path(cache_dir) / "repos" / f"{safe}-{key}"
+
+
+def is_cloned(url: str, commit: str | None, cache_dir: Path) -> bool:
+    """True when `open_repo` would find a finished clone of `url` (at `commit`) in cache_dir."""
+    return (_clone_dest(url, commit, cache_dir) / ".git").exists()
+
+
+def _clone(url: str, commit: str | None, cache_dir: Path, where: str) -> tuple[Path, str | None]:
+    """Clone `url` (at `commit`) into cache_dir/repos/<name>-<hash>/, re-using a finished clone."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", _name_from_url(url))[:60]
+    dest = _clone_dest(url, commit, cache_dir)
     if (dest / ".git").exists():
         head = _git_head(dest)
         if head is not None:

@@ -42,10 +42,16 @@ class Env:
 
 
 async def ask(
-    env: Env, turns: list[tuple[str, str]], system: str | None = WIKI_SYSTEM
+    env: Env,
+    turns: list[tuple[str, str]],
+    system: str | None = WIKI_SYSTEM,
+    shared: str | None = None,
 ) -> TeacherResponse:
-    """One teacher answer; a truncated or empty answer fails the item (it would teach cut-offs)."""
-    response = await env.teacher.complete(TeacherRequest.of(turns, system=system))
+    """One teacher answer; a truncated or empty answer fails the item (it would teach cut-offs).
+
+    `shared` is the item's code context at the start of the first turn: the same for every
+    item about that code, so the teacher marks it for the provider's prompt cache."""
+    response = await env.teacher.complete(TeacherRequest.of(turns, system=system, shared=shared))
     if response.truncated:
         raise ItemFailed("truncated", "answer cut at max_tokens")
     if not response.text.strip():

@@ -37,6 +37,7 @@ class Spec:
     requests: float  # expected teacher requests per item
     produce: Callable[[Item, Env], Awaitable[Example]]
     first_turn: Callable[[Item], tuple[str | None, str]]  # (system, user) of request one
+    conversation: bool = False  # later requests continue the conversation (for the estimate)
 
 
 def task(item: Item) -> str:
@@ -55,7 +56,7 @@ def doc_turn(item: Item) -> tuple[str | None, str]:
 
 async def produce_doc(item: Item, env: Env) -> Example:
     system, user = doc_turn(item)
-    answer = (await ask(env, [("user", user)], system)).text.strip()
+    answer = (await ask(env, [("user", user)], system, context(item))).text.strip()
     if item.category == "mermaid" and "```mermaid" not in answer:
         raise ItemFailed("no_mermaid", "answer has no ```mermaid block")
     messages = [system_message(), Message("user", user), Message("assistant", answer)]
@@ -81,9 +82,10 @@ def plain_turn(item: Item) -> tuple[str | None, str]:
 
 async def produce_traceability(item: Item, env: Env) -> Example:
     system, first = plain_turn(item)
-    plain = (await ask(env, [("user", first)], system)).text.strip()
-    user = join(context(item), REWRITE_TASK.format(plain=plain))
-    answer = (await ask(env, [("user", user)], system)).text.strip()
+    shared = context(item)
+    plain = (await ask(env, [("user", first)], system, shared)).text.strip()
+    user = join(shared, REWRITE_TASK.format(plain=plain))
+    answer = (await ask(env, [("user", user)], system, shared)).text.strip()
     messages = [system_message(), Message("user", user), Message("assistant", answer)]
     example = make_example(item, env, messages)
     if not example.refs:
@@ -113,11 +115,15 @@ def tagged_turn(item: Item) -> tuple[str | None, str]:
 
 async def produce_reasoned(item: Item, env: Env) -> Example:
     system, user = tagged_turn(item)
-    text = (await ask(env, [("user", user)], system)).text
+    response = await ask(env, [("user", user)], system, context(item))
+    text = response.text
     ask_tag, answer_tag = (
         ("question", "answer") if item.category == "qa" else ("feature", "proposal")
     )
-    question, thinking, answer = tag(text, ask_tag), tag(text, "thinking"), tag(text, answer_tag)
+    question, answer = tag(text, ask_tag), tag(text, answer_tag)
+    # The reasoning the example keeps (analysis channel): the tagged one, else the teacher's
+    # own thinking when the API returned it (adaptive thinking on current Claude models).
+    thinking = tag(text, "thinking") or (response.thinking or "").strip() or None
     if not (question and thinking and answer):
         missing = [
             n
@@ -156,7 +162,7 @@ async def produce_multi_turn(item: Item, env: Env) -> Example:
     for follow_up in (None, *FOLLOW_UPS):
         if follow_up:
             turns.append(("user", follow_up))
-        answer = (await ask(env, turns, system)).text.strip()
+        answer = (await ask(env, turns, system, context(item))).text.strip()
         turns.append(("assistant", answer))
     if "```mermaid" not in turns[-1][1]:
         raise ItemFailed("no_mermaid", "final revision has no sequence diagram")
@@ -210,15 +216,17 @@ def judge_score(text: str) -> tuple[int | None, str]:
 
 async def produce_self_instruct(item: Item, env: Env) -> Example:
     system, first = invent_turn(item)
-    instruction = tag((await ask(env, [("user", first)], system)).text, "instruction")
+    shared = context(item)
+    instruction = tag((await ask(env, [("user", first)], system, shared)).text, "instruction")
     if not instruction:
         raise ItemFailed("unparsed", "no <instruction>")
-    user = join(context(item), instruction)
-    answer = (await ask(env, [("user", user)], system)).text.strip()
+    user = join(shared, instruction)
+    answer = (await ask(env, [("user", user)], system, shared)).text.strip()
     verdict = await ask(
         env,
-        [("user", join(context(item), JUDGE_TASK.format(instruction=instruction, answer=answer)))],
+        [("user", join(shared, JUDGE_TASK.format(instruction=instruction, answer=answer)))],
         JUDGE_SYSTEM,
+        shared,
     )
     score, reason = judge_score(verdict.text)
     if score is None:
@@ -356,6 +364,7 @@ GENERATORS: dict[str, Spec] = {
             6,
             _tool_produce,
             _tool_first,
+            conversation=True,
         ),
         Spec(
             "multi_turn",
@@ -367,6 +376,7 @@ GENERATORS: dict[str, Spec] = {
             3,
             produce_multi_turn,
             doc_turn,
+            conversation=True,
         ),
         Spec(
             "self_instruct",
@@ -383,5 +393,15 @@ GROUP_CATEGORIES = frozenset(c for c, s in GENERATORS.items() if s.group)
 
 
 def first_request(item: Item) -> TeacherRequest:
+    """Request one of `item`, laid out as the generator sends it (code context shared)."""
     system, user = GENERATORS[item.category].first_turn(item)
-    return TeacherRequest.of([("user", user)], system=system)
+    shared = context(item)
+    return TeacherRequest.of(
+        [("user", user)], system=system, shared=shared if user.startswith(shared) else None
+    )
+
+
+def shared_context_key(item: Item) -> tuple:
+    """Items with the same key open their prompts with the same code context."""
+    # A folder's context rotates the files it shows by variant (group_context).
+    return (item.repo.id, item.subject, item.variant if item.group else None)

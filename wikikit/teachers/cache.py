@@ -3,6 +3,10 @@
 The key is the sha256 of (provider, model, system prompt, messages, sampling parameters), so a
 re-run, or anyone with a copy of the file, gets the same answer without a call. Rows hold only
 the response and its token counts: never a key, a URL or a header.
+
+Batch mode also keeps its submitted batches here (table `batches`, created on first use): the
+provider's batch id and the custom ids (cache keys) it holds, so a killed run resumes polling
+instead of paying twice. A batch's results and its closing are written in one transaction.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ CREATE TABLE IF NOT EXISTS responses (
     model TEXT NOT NULL,
     response TEXT NOT NULL,
     created REAL NOT NULL
+)
+"""
+
+
+BATCH_SCHEMA = """
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    custom_ids TEXT NOT NULL,
+    created REAL NOT NULL,
+    closed REAL
 )
 """
 
@@ -73,6 +89,53 @@ class ResponseCache:
                 " VALUES (?, ?, ?, ?, ?)",
                 (key, provider, model, blob, time.time()),
             )
+            self._conn.commit()
+
+    # -- batches ---------------------------------------------------------------------------
+    def _has_batch_table(self) -> bool:
+        row = self._conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'batches'"
+        ).fetchone()
+        return row is not None
+
+    def add_batch(self, batch_id: str, provider: str, model: str, custom_ids: list[str]) -> None:
+        with self._lock:
+            self._conn.execute(BATCH_SCHEMA)
+            self._conn.execute(
+                "INSERT OR REPLACE INTO batches (batch_id, provider, model, custom_ids, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (batch_id, provider, model, json.dumps(custom_ids), time.time()),
+            )
+            self._conn.commit()
+
+    def open_batches(self, provider: str, model: str) -> list[tuple[str, list[str]]]:
+        """(batch id, custom ids) of the batches submitted and not yet collected, oldest first."""
+        with self._lock:
+            if not self._has_batch_table():
+                return []
+            rows = self._conn.execute(
+                "SELECT batch_id, custom_ids FROM batches WHERE provider = ? AND model = ?"
+                " AND closed IS NULL ORDER BY created",
+                (provider, model),
+            ).fetchall()
+        return [(bid, json.loads(ids)) for bid, ids in rows]
+
+    def close_batch(
+        self, batch_id: str, rows: list[tuple[str, str, str, dict[str, Any]]] = ()
+    ) -> None:
+        """Store a batch's answers (key, provider, model, response) and mark it collected."""
+        now = time.time()
+        with self._lock:
+            self._conn.execute(BATCH_SCHEMA)
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO responses (key, provider, model, response, created)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [
+                    (k, p, m, json.dumps(r, sort_keys=True, ensure_ascii=False), now)
+                    for k, p, m, r in rows
+                ],
+            )
+            self._conn.execute("UPDATE batches SET closed = ? WHERE batch_id = ?", (now, batch_id))
             self._conn.commit()
 
     def __len__(self) -> int:

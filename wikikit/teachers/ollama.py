@@ -1,4 +1,5 @@
-"""Ollama teacher: the official `ollama` AsyncClient, /api/chat."""
+"""Ollama teacher: the official `ollama` AsyncClient, /api/chat (sampling in `options` only
+when the recipe sets it; `effort` as `think`, which gpt-oss takes as low/medium/high)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import ollama
 
 from wikikit.teachers.base import Fatal, Retryable, Teacher, TeacherRequest, TeacherResponse
 from wikikit.teachers.errors_map import RETRY_STATUS, retry_after_seconds
+
+SAMPLING = ("temperature", "top_p", "top_k")  # Ollama's model options of the same names
 
 # ollama.ResponseError carries no headers; an httpx response hook keeps `retry-after` for the
 # task that made the request (hooks run in the caller's task, so a ContextVar is per request).
@@ -44,11 +47,11 @@ class OllamaTeacher(Teacher):
         messages = request.chat_messages_with_system()
         _retry_after.set(None)
         try:
+            options = {"num_predict": s.max_tokens}
+            options.update({k: getattr(s, k) for k in SAMPLING if getattr(s, k) is not None})
+            extra = {"think": s.effort} if s.effort is not None else {}
             resp = await self._get_client().chat(
-                model=s.model,
-                messages=messages,
-                stream=False,
-                options={"temperature": s.temperature, "num_predict": s.max_tokens},
+                model=s.model, messages=messages, stream=False, options=options, **extra
             )
             return TeacherResponse(
                 text=resp.message.content or "",
@@ -65,7 +68,9 @@ class OllamaTeacher(Teacher):
                 raise Retryable(
                     f"HTTP {exc.status_code}", retry_after=_retry_after.get(), kind=kind
                 ) from None
-            raise Fatal(f"HTTP {exc.status_code}: {str(exc.error)[:200]}") from None
+            raise Fatal(
+                f"HTTP {exc.status_code}: {str(exc.error)[:200]}", status=exc.status_code
+            ) from None
         except httpx.TimeoutException:
             raise Retryable("request timed out", kind="timeout") from None
         except (httpx.TransportError, ConnectionError):

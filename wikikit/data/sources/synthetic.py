@@ -4,7 +4,13 @@
                                      example or as a failure record in
                                      artifacts["synthetic/<name>/failures.json"])
     estimate(name, config, ctx)   -> requests, input tokens (real tokenizer), expected cost
+                                     plain, with prompt caching, in batches and both, per
+                                     category and per item
     plan_lines(name, config, ctx) -> the estimate as lines for `wikikit run --dry-run`
+
+Items that share a code context run side by side (`execution_order`), so their requests read
+the context from the provider's prompt cache; in batch mode (`teacher.batch: true`) every
+request goes through the provider's batch API and a killed run resumes its batches.
 
 The API key is read from the environment at use time (recipe `teacher.api_key: ${VAR}`, or the
 SDK's own variable); it is never logged, cached or written.
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -23,9 +30,16 @@ from wikikit.data.sources import SourceContext
 from wikikit.errors import InputError
 from wikikit.example import Example
 from wikikit.synthetic.common import Env, ItemFailed
-from wikikit.synthetic.generators import GENERATORS, GROUP_CATEGORIES, first_request
+from wikikit.synthetic.generators import (
+    GENERATORS,
+    GROUP_CATEGORIES,
+    first_request,
+    shared_context_key,
+)
 from wikikit.synthetic.plan import Item, plan_items
 from wikikit.teachers import TeacherError, make_teacher, settings_from_config
+from wikikit.teachers.models import min_cacheable_tokens
+from wikikit.teachers.pricing import PRICES_CHECKED, TokenUsage
 from wikikit.tokens import count_tokens
 
 EXPECTED_OUTPUT_SHARE = 0.5  # dry-run assumption: answers use half of max_tokens on average
@@ -35,15 +49,17 @@ def _key(ctx: SourceContext, *rest: Any) -> tuple:
     return tuple(ctx.key_path) + rest
 
 
-def open_repos(config: dict, ctx: SourceContext) -> list:
-    from wikikit.code.repo import open_repo
+def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
+    """The source's repositories, and (in a dry run) the remote ones not cloned yet, which a
+    dry run does not clone: its counts then cover the others only."""
+    from wikikit.code.repo import is_cloned, is_git_url, open_repo
 
     specs = config.get("repos") or []
     if not specs:
         raise InputError(
             f"{'.'.join(map(str, _key(ctx, 'repos')))}: a synthetic source needs repos"
         )
-    repos = []
+    repos, uncloned = [], []
     for i, spec in enumerate(specs):
         kp = _key(ctx, "repos", i)
         base = ctx.recipe.resolve_path(".", kp)
@@ -52,31 +68,53 @@ def open_repos(config: dict, ctx: SourceContext) -> list:
                 **spec,
                 "path": str(ctx.recipe.resolve_path(spec["path"], _key(ctx, "repos", i, "path"))),
             }
-        elif isinstance(spec, str):
-            from wikikit.code.repo import is_git_url
-
-            if not is_git_url(spec):
-                spec = str(ctx.recipe.resolve_path(spec, kp))
+        elif isinstance(spec, str) and not is_git_url(spec):
+            spec = str(ctx.recipe.resolve_path(spec, kp))
+        url = spec if isinstance(spec, str) and is_git_url(spec) else None
+        if isinstance(spec, dict) and spec.get("url") and is_git_url(str(spec["url"])):
+            url = str(spec["url"])
+        commit = spec.get("commit") if isinstance(spec, dict) else None
+        cache = ctx.cache_dir / "repos"
+        if (
+            ctx.dry_run
+            and url
+            and not url.startswith("file://")
+            and not is_cloned(url, str(commit) if commit else None, cache)
+        ):
+            uncloned.append(url)
+            continue
         label = ".".join(map(str, kp))
-        repos.append(open_repo(spec, base, ctx.cache_dir / "repos", label=label))
-    return repos
+        repos.append(open_repo(spec, base, cache, label=label))
+    return repos, uncloned
 
 
-def _plan(name: str, config: dict, ctx: SourceContext) -> tuple[list[Item], dict[str, int]]:
+def _plan(name: str, config: dict, ctx: SourceContext) -> tuple[list[Item], dict[str, int], list]:
     categories = config.get("categories") or {c: 1 for c in GENERATORS}
     unknown = sorted(set(categories) - set(GENERATORS))
     if unknown:
         raise InputError(f"{'.'.join(map(str, _key(ctx, 'categories')))}: unknown {unknown}")
     variants = {c: len(s.tasks) for c, s in GENERATORS.items()}
-    return plan_items(
+    repos, uncloned = open_repos(config, ctx)
+    items, short = plan_items(
         name,
         categories,
-        open_repos(config, ctx),
+        repos,
         variants,
         GROUP_CATEGORIES,
         ctx.seed,
         config.get("max_examples"),
     )
+    return items, short, uncloned
+
+
+def execution_order(items: list[Item]) -> list[Item]:
+    """Items that share a code context side by side (their requests then read it from the
+    provider's prompt cache), groups in the order the plan first names them (so a budget stop
+    still keeps the planned mix)."""
+    groups: dict[tuple, list[Item]] = {}
+    for item in items:
+        groups.setdefault(shared_context_key(item), []).append(item)
+    return [item for group in groups.values() for item in group]
 
 
 def _cache_path(config: dict, ctx: SourceContext) -> Path:
@@ -94,13 +132,17 @@ def _api_key(config: dict, ctx: SourceContext) -> str | None:
 
 
 async def _run_items(items: list[Item], env: Env) -> list[tuple[Example | None, dict | None]]:
-    # Items in flight are bounded too, so prompts for 30k items are not all built at once.
-    gate = asyncio.Semaphore(max(2, env.teacher.settings.concurrency * 2))
+    # Items in flight are bounded too, so prompts for 30k items are not all built at once. In
+    # batch mode a batch holds the requests of every item in flight.
+    s = env.teacher.settings
+    gate = asyncio.Semaphore(s.batch_max_requests if s.batch else max(2, s.concurrency * 2))
 
     async def one(item: Item) -> tuple[Example | None, dict | None]:
         async with gate:
             try:
                 return await GENERATORS[item.category].produce(item, env), None
+            except InputError:
+                raise  # a setting the API refused (ConfigRejected): the whole run stops
             except TeacherError as exc:
                 detail = env.teacher.redact(str(exc))
                 return None, {**item.describe(), "reason": exc.reason, "detail": detail}
@@ -116,7 +158,7 @@ async def _run_items(items: list[Item], env: Env) -> list[tuple[Example | None, 
 def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
     if ctx.dry_run:
         return []
-    items, short = _plan(name, config, ctx)
+    items, short, _ = _plan(name, config, ctx)
     stats = ctx.stats[name]
     for category, n in short.items():
         stats[f"short_{category}"] += n
@@ -127,6 +169,7 @@ def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
         api_key=_api_key(config, ctx),
         cache_path=_cache_path(config, ctx),
         seed=ctx.seed,
+        key_path=".".join(map(str, _key(ctx, "teacher"))),
     )
     env = Env(
         source_name=name,
@@ -135,13 +178,23 @@ def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
         judge_min_score=int(config.get("judge_min_score", 7)),
         max_tool_steps=int(config.get("max_tool_steps", 12)),
     )
-    offline = " (offline: answers from the teacher cache only, no API calls)"
-    info(
-        f"{name}: {len(items)} items for {teacher.settings.provider}/{teacher.settings.model}"
-        + (offline if teacher.settings.offline else "")
+    mode = (
+        " (offline: answers from the teacher cache only, no API calls)"
+        if teacher.settings.offline
+        else " (batch mode: half price, answers within 24 h)"
+        if teacher.settings.batch
+        else ""
     )
+    info(
+        f"{name}: {len(items)} items for {teacher.settings.provider}/{teacher.settings.model}{mode}"
+    )
+    by_id = {item.id: n for n, item in enumerate(items)}
     try:
-        results = teacher.run(lambda: _run_items(items, env))
+        ordered = execution_order(items)
+        done = teacher.run(lambda: _run_items(ordered, env))
+        results = [
+            r for _, r in sorted(zip(ordered, done, strict=True), key=lambda p: by_id[p[0].id])
+        ]
     finally:
         if teacher.cache is not None:
             teacher.cache.close()
@@ -169,77 +222,209 @@ def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
 
 # -- dry run ---------------------------------------------------------------------------------
 
+SCENARIOS = ("plain", "cached", "batch", "batch_cached")
+
 
 @lru_cache(maxsize=65536)
 def _count(text: str) -> int:
     return count_tokens(text)
 
 
+class _PromptCacheModel:
+    """The provider's prompt cache as the estimate assumes it: a marked prefix at least the
+    model's minimum cacheable length is written by the first request that sends it and read
+    by every later one (Anthropic's rule; the marks are the ones AnthropicTeacher sets)."""
+
+    def __init__(self, min_tokens: int):
+        self.min_tokens = min_tokens
+        self.written: set[tuple] = set()
+
+    def usage(self, total: int, marks: list[tuple[tuple, int]], out: int, ttl: str) -> TokenUsage:
+        """`marks`: (prefix key, prefix tokens) in prompt order."""
+        marks = [(k, n) for k, n in marks if n >= self.min_tokens]
+        read = max((n for k, n in marks if k in self.written), default=0)
+        written = 0
+        if marks and marks[-1][1] > read and marks[-1][0] not in self.written:
+            written = marks[-1][1] - read
+        self.written.update(k for k, _ in marks)
+        w5, w1 = (written, 0) if ttl == "5m" else (0, written)
+        return TokenUsage(total - read - written, out, w5, w1, read)
+
+
 def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
-    """Requests, input tokens (o200k, the real tokenizer) and cost, before anything is spent."""
-    settings = settings_from_config(
-        config.get("teacher") or {}, ".".join(map(str, _key(ctx, "teacher")))
-    )
-    items, short = _plan(name, config, ctx)
+    """Requests, input tokens (o200k, the real tokenizer) and cost before anything is spent:
+    plain, with prompt caching, in batches, and in batches with caching, per category."""
+    key_path = ".".join(map(str, _key(ctx, "teacher")))
+    teacher_cfg = config.get("teacher") or {}
+    settings = settings_from_config(teacher_cfg, key_path)
+    sync_ttl = teacher_cfg.get("prompt_cache_ttl") or "5m"
+    batch_ttl = teacher_cfg.get("prompt_cache_ttl") or "1h"
+    items, short, uncloned = _plan(name, config, ctx)
+    items = execution_order(items)
     per_msg = 4
-    expected_out = settings.max_tokens * EXPECTED_OUTPUT_SHARE
-    requests = 0.0
-    input_tokens = 0.0
-    worst_input = 0.0
-    per_category: dict[str, dict[str, float]] = {}
+    expected_out = int(settings.max_tokens * EXPECTED_OUTPUT_SHARE)
+    marks_cache = settings.provider == "anthropic"  # OpenAI caches unmarked, at its own price
+    models = {
+        "cached": _PromptCacheModel(min_cacheable_tokens(settings.model)),
+        "batch_cached": _PromptCacheModel(min_cacheable_tokens(settings.model)),
+    }
+    totals = {k: TokenUsage() for k in SCENARIOS}
+    per_category: dict[str, dict[str, Any]] = {}
+    requests = 0
+    worst_input = 0
     for item in items:
         spec = GENERATORS[item.category]
         req = first_request(item)
-        first = sum(_count(c) + per_msg for _, c in req.messages) + (
-            _count(req.system) + per_msg if req.system else 0
+        system = _count(req.system) + per_msg if req.system else 0
+        first = system + sum(_count(c) + per_msg for _, c in req.messages)
+        shared = system + _count(req.shared) if req.shared else 0
+        c = per_category.setdefault(
+            item.category, {"items": 0, "requests": 0} | {k: TokenUsage() for k in SCENARIOS}
         )
-        # Later requests of a multi-step item resend the conversation plus earlier answers.
-        n = spec.requests
-        grown = sum(first + k * expected_out for k in range(int(n)))
-        worst = sum(first + k * settings.max_tokens for k in range(int(n)))
-        requests += n
-        input_tokens += grown
-        worst_input += worst
-        c = per_category.setdefault(item.category, {"items": 0, "requests": 0, "input_tokens": 0})
         c["items"] += 1
-        c["requests"] += n
-        c["input_tokens"] += grown
+        for k in range(int(spec.requests)):
+            # Later requests of a multi-step item resend the conversation plus earlier answers.
+            total = first + k * expected_out
+            worst_input += first + k * settings.max_tokens
+            marks: list[tuple[tuple, int]] = [(("system", req.system), system)]
+            if shared:
+                marks.append((("context", req.system, req.shared), shared))
+            if spec.conversation:
+                # AnthropicTeacher marks the last answer of a continued conversation; the API
+                # also finds the prefix an earlier step wrote (it looks back ~20 blocks).
+                marks += [(("turn", item.id, j), first + (j + 1) * expected_out) for j in range(k)]
+            plain = TokenUsage(input=total, output=expected_out)
+            use = {"plain": plain, "batch": plain}
+            for scenario, ttl in (("cached", sync_ttl), ("batch_cached", batch_ttl)):
+                use[scenario] = (
+                    models[scenario].usage(total, marks, expected_out, ttl)
+                    if marks_cache
+                    else plain
+                )
+            for scenario in SCENARIOS:
+                totals[scenario] += use[scenario]
+                c[scenario] += use[scenario]
+            c["requests"] += 1
+            requests += 1
     prices = settings.prices
-    expected_usd = prices.cost(int(input_tokens), int(requests * expected_out))
-    worst_usd = prices.cost(int(worst_input), int(requests * settings.max_tokens))
+
+    def usd(usage: TokenUsage, scenario: str) -> float:
+        return prices.cost(usage, batch=scenario.startswith("batch"))
+
+    # A batch does not promise cache hits (Anthropic's batch guide): with none at all, every
+    # token the estimate reads from the cache is written again instead.
+    bc = totals["batch_cached"]
+    rewrite = {f"cache_write_{batch_ttl}": getattr(bc, f"cache_write_{batch_ttl}") + bc.cache_read}
+    no_hits = replace(bc, cache_read=0, **rewrite)
+    cost = {k: round(usd(totals[k], k), 2) for k in SCENARIOS}
+    n_items = len(items)
     return {
         "provider": settings.provider,
         "model": settings.model,
-        "items": len(items),
-        "requested": sum((config.get("categories") or {}).values()) or len(items),
+        "items": n_items,
+        "requested": sum((config.get("categories") or {}).values()) or n_items,
         "short": short,
-        "requests": int(round(requests)),
-        "input_tokens": int(input_tokens),
-        "expected_output_tokens": int(requests * expected_out),
-        "expected_usd": round(expected_usd, 2),
-        "worst_case_usd": round(worst_usd, 2),
+        "uncloned": uncloned,
+        "requests": requests,
+        "input_tokens": totals["plain"].input,
+        "expected_output_tokens": totals["plain"].output,
+        "cache_read_tokens": totals["cached"].cache_read,
+        "expected_usd": cost,
+        "batch_cached_no_hits_usd": round(usd(no_hits, "batch_cached"), 2),
+        "usd_per_item": {k: round(v / n_items, 4) if n_items else 0.0 for k, v in cost.items()},
+        "worst_case_usd": round(
+            prices.worst_case(
+                worst_input,
+                requests * settings.max_tokens,
+                settings.cache_write_ttl,
+                settings.batch,
+            ),
+            2,
+        ),
         "max_usd": settings.max_usd,
+        "batch": settings.batch,
+        "prompt_cache": settings.prompt_cache,
         "prices_per_mtok": [prices.input_per_mtok, prices.output_per_mtok],
-        "per_category": per_category,
+        "per_category": {
+            cat: {
+                "items": c["items"],
+                "requests": c["requests"],
+                "input_tokens": c["plain"].input,
+                "usd": {k: round(usd(c[k], k), 2) for k in SCENARIOS},
+            }
+            for cat, c in per_category.items()
+        },
     }
+
+
+LABELS = {
+    "plain": "plain",
+    "cached": "prompt caching",
+    "batch": "batch",
+    "batch_cached": "batch + caching",
+}
+
+
+def chosen_scenario(batch: bool, prompt_cache: bool) -> str:
+    return (
+        ("batch_cached" if prompt_cache else "batch")
+        if batch
+        else ("cached" if prompt_cache else "plain")
+    )
 
 
 def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
     e = estimate(name, config, ctx)
+    cost, per = e["expected_usd"], e["usd_per_item"]
+    chosen = chosen_scenario(e["batch"], e["prompt_cache"])
     lines = [
         f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['items']} items "
         f"({e['requested']} requested), ~{e['requests']} requests, "
-        f"~{e['input_tokens']:,} input tokens (o200k tokenizer)",
-        f"  expected cost ${e['expected_usd']:,.2f} (answers at {EXPECTED_OUTPUT_SHARE:.0%} of "
-        f"max_tokens; ${e['prices_per_mtok'][0]}/${e['prices_per_mtok'][1]} per Mtok in/out), "
-        f"worst case ${e['worst_case_usd']:,.2f}"
-        + (f", budget max_usd ${e['max_usd']:,.2f}" if e["max_usd"] is not None else ""),
+        f"~{e['input_tokens']:,} input tokens (o200k tokenizer); answers assumed at "
+        f"{EXPECTED_OUTPUT_SHARE:.0%} of max_tokens; prices of {PRICES_CHECKED} "
+        f"(${e['prices_per_mtok'][0]:g}/${e['prices_per_mtok'][1]:g} per Mtok in/out)",
+        "  expected cost: "
+        + " | ".join(
+            f"{LABELS[k]} ${cost[k]:,.2f} (${per[k]:.4f}/item)"
+            + (" <- this recipe" if k == chosen else "")
+            for k in SCENARIOS
+        ),
+        f"  caching assumes every repeated prefix is a cache hit (~{e['cache_read_tokens']:,} "
+        "input tokens read); a batch promises no hit: with none at all batch + caching costs "
+        f"${e['batch_cached_no_hits_usd']:,.2f}",
     ]
-    if e["max_usd"] is not None and e["worst_case_usd"] > e["max_usd"]:
+    budget = f"  worst case ${e['worst_case_usd']:,.2f} (every answer at max_tokens, no cache hit)"
+    if e["max_usd"] is not None:
+        fits = cost[chosen] <= e["max_usd"]
+        budget += f"; expected total ${cost[chosen]:,.2f} is " + (
+            f"within max_usd ${e['max_usd']:,.2f}"
+            if fits
+            else f"OVER max_usd ${e['max_usd']:,.2f}: the budget stops the run before every "
+            "item is made"
+        )
+    lines.append(budget)
+    lines.append(f"  per category (items, requests: plain -> {LABELS[chosen]}):")
+    for cat, c in e["per_category"].items():
+        usd = c["usd"][chosen]
         lines.append(
-            "  the budget stops the run before every item is made (worst case exceeds max_usd)"
+            f"    {cat:16s} {c['items']:6,d} items {c['requests']:7,d} requests: "
+            f"${c['usd']['plain']:,.2f} -> ${usd:,.2f} (${usd / c['items']:.4f}/item)"
         )
     if e["short"]:
         gaps = ", ".join(f"{c} -{n}" for c, n in e["short"].items())
         lines.append(f"  the code offers fewer items than requested: {gaps}")
+    if e["uncloned"]:
+        n = len(e["uncloned"])
+        missing = e["requested"] - e["items"]
+        lines.append(
+            f"  {n} repositor{'y is' if n == 1 else 'ies are'} not cloned yet "
+            f"({', '.join(e['uncloned'][:3])}{', ...' if n > 3 else ''}): the counts above are "
+            "estimates that leave them out"
+            + (
+                f"; if they supply the {missing:,} items still missing, add "
+                f"~${missing * per[chosen]:,.2f} at ${per[chosen]:.4f}/item"
+                if missing > 0 and e["items"]
+                else ""
+            )
+        )
     return lines
