@@ -168,7 +168,7 @@ class FakeTeacherServer:
                     return plan[n] if n < len(plan) else "succeeded"
         return "succeeded"
 
-    def _record(self, h, api: str | None, fault: str, marker: str | None) -> None:
+    def _record(self, h, api: str | None, fault: str, marker: str | None, body: Any = None) -> None:
         with self._lock:
             self.log.append(
                 {
@@ -178,6 +178,7 @@ class FakeTeacherServer:
                     "fault": fault,
                     "marker": marker,
                     "headers": dict(h.headers),
+                    "body": body,
                 }
             )
 
@@ -202,7 +203,7 @@ class FakeTeacherServer:
             "/api/chat": "ollama",
         }.get(h.path)
         fault, marker = self._fault_for(raw)
-        self._record(h, api, fault, marker)
+        self._record(h, api, fault, marker, body)
         if self.latency_s:
             time.sleep(self.latency_s)
         if api is None:
@@ -238,7 +239,8 @@ class FakeTeacherServer:
         return self._send(h, 200, payload)
 
     def _rejected_param(self, body: dict[str, Any]) -> str | None:
-        return next((p for p in self.reject_params if p in body), None)
+        options = body.get("options") or {}  # Ollama's sampling parameters
+        return next((p for p in self.reject_params if p in body or p in options), None)
 
     def _answer(self, api: str, body: dict[str, Any]) -> dict[str, Any]:
         text = self.responder(api, body)

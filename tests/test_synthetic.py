@@ -13,6 +13,7 @@ from teacher_fakes import FakeTeacherServer
 from wikikit.data.sources import SourceContext, synthetic
 from wikikit.recipe.load import load_recipe
 from wikikit.semanticwiki.tools import ToolExecutor, validate_call
+from wikikit.teachers.pricing import TokenUsage, lookup
 
 ALL = {c: 2 for c in synthetic.GENERATORS}
 
@@ -186,39 +187,150 @@ def test_judge_rejects_weak_answers(tmp_path):
     assert examples == [] and [f["reason"] for f in failures] == ["judge_rejected"] * 2
 
 
+def dry_run(tmp_path, srv, teacher=None, repos=("shop",), categories=None):
+    make_shop_repo(tmp_path / "shop")
+    source = {
+        "kind": "synthetic",
+        "teacher": teacher
+        or {
+            "provider": "anthropic",
+            "model": "claude-sonnet-5-5",
+            "base_url": srv.url,
+            "max_tokens": 1000,
+            "max_usd": 1,
+        },
+        "repos": list(repos),
+        "categories": categories or {"component": 3, "multi_turn": 1, "architecture": 50},
+    }
+    recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", source))
+    ctx = SourceContext(
+        recipe=recipe,
+        cache_dir=tmp_path / "cache",
+        key_path=("data", "sources", "distill"),
+        dry_run=True,
+    )
+    config = recipe.data["data"]["sources"]["distill"]
+    return synthetic.estimate("distill", config, ctx), synthetic.plan_lines("distill", config, ctx)
+
+
 def test_dry_run_estimate_spends_nothing(tmp_path):
     with FakeTeacherServer(wiki_responder) as srv:
-        make_shop_repo(tmp_path / "shop")
-        source = {
-            "kind": "synthetic",
-            "teacher": {
-                "provider": "anthropic",
-                "model": "claude-sonnet-4-5",
-                "base_url": srv.url,
-                "max_tokens": 1000,
-                "max_usd": 1,
-            },
-            "repos": ["shop"],
-            "categories": {"component": 3, "multi_turn": 1, "architecture": 50},
+        teacher = {
+            "provider": "anthropic",
+            "model": "claude-sonnet-5-5",
+            "base_url": srv.url,
+            "max_tokens": 4096,
+            "max_usd": 1,
         }
-        recipe = load_recipe(write_recipe(tmp_path / "recipe.yaml", source))
-        ctx = SourceContext(
-            recipe=recipe,
-            cache_dir=tmp_path / "cache",
-            key_path=("data", "sources", "distill"),
-            dry_run=True,
-        )
-        config = recipe.data["data"]["sources"]["distill"]
-        est = synthetic.estimate("distill", config, ctx)
-        lines = synthetic.plan_lines("distill", config, ctx)
-        assert list(synthetic.generate("distill", config, ctx)) == []
+        est, lines = dry_run(tmp_path, srv, teacher)
         assert srv.log == []
     # 2 code files x 2 variants for folder subjects (root and shop/) = 4 architecture items
     assert est["items"] == 3 + 1 + 4 and est["short"] == {"architecture": 46}
     assert est["requests"] == 3 + 3 + 4
     assert est["input_tokens"] > 1000
-    assert est["expected_usd"] > 0 and est["worst_case_usd"] > est["expected_usd"]
-    assert "anthropic/claude-sonnet-4-5" in lines[0] and "architecture -46" in lines[-1]
+    cost, per = est["expected_usd"], est["usd_per_item"]
+    assert cost["plain"] > 0 and est["worst_case_usd"] > cost["plain"]
+    # batch is half price; the shop's files are below Sonnet's 2,048-token cache minimum, so
+    # only multi_turn's continued conversation is cached (outside batches)
+    assert cost["batch"] == pytest.approx(cost["plain"] / 2)
+    assert cost["cached"] < cost["plain"] and cost["batch_cached"] == cost["batch"]
+    assert per["plain"] == pytest.approx(cost["plain"] / est["items"], abs=1e-6)
+    assert est["per_category"]["multi_turn"]["requests"] == 3
+    assert "anthropic/claude-sonnet-5-5" in lines[0] and "architecture -46" in lines[-1]
+    assert "prompt caching $" in lines[1] and "/item) <- this recipe" in lines[1]
+    assert any(line.strip().startswith("component") and "3 items" in line for line in lines)
+    assert any("within max_usd $1.00" in line for line in lines)
+
+
+def test_dry_run_prices_a_shared_context_read_from_the_prompt_cache(tmp_path, monkeypatch):
+    # Pretend the model caches from 50 tokens: the shop's file listings then qualify.
+    monkeypatch.setattr(synthetic, "min_cacheable_tokens", lambda model: 50)
+    with FakeTeacherServer(wiki_responder) as srv:
+        est, _ = dry_run(tmp_path, srv, categories={"component": 6, "mermaid": 6, "qa": 4})
+    cost = est["expected_usd"]
+    # 16 items over 2 files: each file's context is written once (1.25x, 1h batch: 2x) and
+    # read by its 7 other items (0.1x)
+    assert est["cache_read_tokens"] > 0.5 * est["input_tokens"]
+    assert cost["cached"] < cost["plain"] and cost["batch_cached"] < cost["batch"]
+    assert est["batch_cached_no_hits_usd"] > cost["batch"]  # writes with no hit cost extra
+
+
+def test_dry_run_names_repositories_not_cloned_and_clones_nothing(tmp_path):
+    url = "https://git.example.invalid/acme/app.git"  # .invalid: a clone attempt would fail
+    with FakeTeacherServer(wiki_responder) as srv:
+        est, lines = dry_run(tmp_path, srv, repos=("shop", url), categories={"component": 10})
+    assert est["uncloned"] == [url] and est["items"] == 6  # the shop's 2 files x 3 variants
+    note = lines[-1]
+    assert "1 repository is not cloned yet (https://git.example.invalid/acme/app.git)" in note
+    assert "estimates that leave them out" in note and "items still missing" in note
+    assert not (tmp_path / "cache" / "repos").exists()
+
+
+def test_batch_mode_every_category_through_message_batches(tmp_path, monkeypatch):
+    from wikikit.teachers import batch
+
+    monkeypatch.setattr(batch, "COLLECT_QUIET_S", 0.05)
+    with FakeTeacherServer(wiki_responder) as srv:
+        examples, ctx, _ = run_source(
+            tmp_path, srv, "anthropic", batch=True, batch_poll_s=0.01, max_tokens=512
+        )
+        creates = srv.calls("anthropic_batch_create")
+        direct = srv.calls("anthropic")
+        usages = list(srv.usages)
+    assert accounted(examples, ctx) == []
+    assert sorted(e.category for e in examples) == sorted(
+        c for c, n in ALL.items() for _ in range(n)
+    )
+    stats = ctx.stats["distill"]
+    # one batch per round of steps: tool_use items take the most (discover, read, write, end)
+    assert direct == 0 and 4 <= creates == stats["batches_created"] <= 8
+    prices = lookup("claude-haiku-4-5")
+    expected = sum(
+        prices.cost(
+            TokenUsage(
+                u["usage"]["input_tokens"],
+                u["usage"]["output_tokens"],
+                u["usage"]["cache_creation"]["ephemeral_5m_input_tokens"],
+                u["usage"]["cache_creation"]["ephemeral_1h_input_tokens"],
+                u["usage"]["cache_read_input_tokens"],
+            ),
+            batch=True,
+        )
+        for u in usages
+    )
+    assert stats["usd"] == pytest.approx(expected, abs=1e-6) and stats["cache_read_tokens"] > 0
+
+
+def test_refused_temperature_stops_the_run_with_the_recipe_key(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    make_shop_repo(tmp_path / "shop")
+    with FakeTeacherServer(wiki_responder, reject_params=("temperature",)) as srv:
+        teacher = {
+            "provider": "anthropic",
+            "model": "claude-opus-5-5",  # not known to refuse: the server's 400 says so
+            "base_url": srv.url,
+            "temperature": 0.4,
+            "concurrency": 2,
+            "backoff_base_s": 0.01,
+        }
+        source = {"kind": "synthetic", "teacher": teacher, "repos": ["shop"], "categories": ALL}
+        recipe = write_recipe(tmp_path / "recipe.yaml", source)
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "wikikit"), "run", str(recipe), "--only", "data",
+             "--run-dir", str(tmp_path / "run")],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+            env={**os.environ, "ANTHROPIC_API_KEY": "sk-ant-fake"},
+        )  # fmt: skip
+        sent = srv.calls("anthropic")
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr
+    assert errors[0].startswith("error: data.sources.distill.teacher.temperature: anthropic")
+    assert "temperature: not supported" in errors[0]
+    assert sent <= 2  # the requests in flight when the first refusal came back; no retries
 
 
 @pytest.mark.slow
@@ -231,8 +343,9 @@ def test_flagship_recipe_dry_run_estimate():
     )
     lines = synthetic.plan_lines("distill", recipe.data["data"]["sources"]["distill"], ctx)
     shutil.rmtree(root / ".cache" / "test-flagship", ignore_errors=True)
-    assert "anthropic/claude-sonnet-4-5" in lines[0] and "30000 requested" in lines[0]
-    assert "budget max_usd $500.00" in lines[1]
+    assert "anthropic/claude-sonnet-5-5" in lines[0] and "30000 requested" in lines[0]
+    assert "/item) <- this recipe" in lines[1] and "batch + caching $" in lines[1]
+    assert "within max_usd $500.00" in lines[3]
 
 
 def test_failure_report_holds_no_secret(tmp_path, monkeypatch):

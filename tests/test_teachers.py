@@ -231,3 +231,215 @@ def test_concurrency_limit_is_respected(tmp_path):
         teacher.complete_many(requests(12))
     assert teacher.usage.api_calls == 12
     assert active["max"] == 3
+
+
+# -- today's API: prices, model lifecycle, sampling, refusals, prompt caching ---------------
+
+
+def test_price_table_has_current_models_with_cache_and_batch_prices():
+    from wikikit.teachers.pricing import TokenUsage
+
+    s55 = lookup("claude-sonnet-5-5")
+    assert (s55.input_per_mtok, s55.output_per_mtok) == (2.0, 10.0)
+    assert (s55.cache_write_5m_per_mtok, s55.cache_write_1h_per_mtok) == (2.5, 4.0)
+    assert s55.cache_read_per_mtok == pytest.approx(0.2) and s55.batch_discount == 0.5
+    assert lookup("claude-sonnet-5").output_per_mtok == 10.0
+    assert (lookup("claude-opus-5-5").input_per_mtok, lookup("claude-opus-5").input_per_mtok) == (
+        4.0,
+        5.0,
+    )
+    assert lookup("claude-haiku-4-5-20251001").output_per_mtok == 5.0
+    assert lookup("claude-opus-4-7") is None  # never priced as claude-opus-4 ($15)
+    assert lookup("gpt-4o-mini").input_per_mtok == 0.15 and lookup("gpt-4o-2024-08-06")
+    u = TokenUsage(
+        input=1000, output=500, cache_write_5m=2000, cache_write_1h=3000, cache_read=4000
+    )
+    plain = (1000 * 2 + 500 * 10 + 2000 * 2.5 + 3000 * 4 + 4000 * 0.2) / 1e6
+    assert s55.cost(u) == pytest.approx(plain) and s55.cost(u, batch=True) == pytest.approx(
+        plain / 2
+    )
+    # worst case: every input token at the dearer of input and the cache write in use
+    assert s55.worst_case(1000, 100, "1h") == pytest.approx((1000 * 4 + 100 * 10) / 1e6)
+    assert s55.worst_case(1000, 100, None, batch=True) == pytest.approx((1000 * 2 + 1000) / 2e6)
+    # a recipe's new input price moves Anthropic's cache prices with it
+    moved = resolve_prices("anthropic", "claude-sonnet-5-5", {"input_per_mtok": 3.0})
+    assert moved.cache_read_per_mtok == pytest.approx(0.3) and moved.output_per_mtok == 10.0
+
+
+def test_model_lifecycle_from_the_sdk():
+    import datetime as dt
+
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+    from wikikit.teachers.models import end_of_life, teacher_problems
+
+    assert DEPRECATED_MODELS["claude-sonnet-4-5"] == "November 30th, 2026"
+    assert end_of_life("claude-sonnet-4-5") == dt.date(2026, 11, 30)
+    cfg = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
+    kp = ("data", "sources", "distill", "teacher")
+    before = teacher_problems(cfg, kp, today=dt.date(2026, 11, 1))
+    assert [p.severity for p in before] == ["warning"]
+    assert "2026-11-30" in before[0].message and "claude-sonnet-5-5" in before[0].message
+    after = teacher_problems(cfg, kp, today=dt.date(2026, 12, 1))
+    assert [(p.severity, p.key_path[-1]) for p in after] == [("error", "model")]
+    assert "use claude-sonnet-5-5" in after[0].message
+    # offline (the cache answers) or another server: a warning, not an error
+    for extra in ({"offline": True}, {"base_url": "http://127.0.0.1:9"}):
+        got = teacher_problems({**cfg, **extra}, kp, today=dt.date(2026, 12, 1))
+        assert [p.severity for p in got] == ["warning"]
+    assert teacher_problems({"provider": "anthropic", "model": "claude-opus-4-0"}, kp)[0].message
+    assert teacher_problems({"provider": "anthropic", "model": "claude-sonnet-5-5"}, kp) == []
+    # what Sonnet 5 refuses is caught before anything is sent
+    bad = {
+        "provider": "anthropic",
+        "model": "claude-sonnet-5",
+        "temperature": 0.5,
+        "top_k": 5,
+        "thinking": {"type": "enabled", "budget_tokens": 2000},
+    }
+    keys = [p.key_path[len(kp) :] for p in teacher_problems(bad, kp)]
+    assert keys == [("temperature",), ("top_k",), ("thinking", "type")]
+    with pytest.raises(InputError, match=r"teacher\.temperature: claude-sonnet-5 answers HTTP 400"):
+        make_teacher(bad, api_key="k", cache_path=None)
+
+
+def test_validate_names_the_key_and_line_of_a_model_past_end_of_life(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from synthetic_fakes import write_recipe
+
+    teacher = {"provider": "anthropic", "model": "claude-2.1"}
+    recipe = write_recipe(
+        tmp_path / "r.yaml", {"kind": "synthetic", "repos": ["."], "teacher": teacher}
+    )
+    model_line = recipe.read_text().splitlines().index("        model: claude-2.1") + 1
+    wikikit_bin = Path(sys.executable).parent / "wikikit"
+    proc = subprocess.run(
+        [str(wikikit_bin), "validate", str(recipe)], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert f"r.yaml:{model_line}:9: data.sources.distill.teacher.model: claude-2.1" in line
+    assert "reached end of life on 2025-07-21" in line and "use claude-" in line
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_sampling_parameters_only_when_the_recipe_sets_them(provider, tmp_path):
+    model = "claude-opus-5-5" if provider == "anthropic" else "gpt-4o"
+    with FakeTeacherServer() as srv:
+        teacher_for(srv, provider, tmp_path, model=model).complete_many(requests(1))
+        teacher_for(
+            srv, provider, tmp_path / "b", model=model, temperature=0.3, top_p=0.9, top_k=7
+        ).complete_many(requests(1))
+        plain, tuned = (r["body"] for r in srv.log)
+    if provider == "ollama":
+        plain, tuned = plain["options"], tuned["options"]
+        assert plain == {"num_predict": 64}
+    else:
+        assert {"temperature", "top_p", "top_k"}.isdisjoint(plain)
+    assert (tuned["temperature"], tuned["top_p"], tuned["top_k"]) == (0.3, 0.9, 7)
+
+
+def test_cache_key_is_unchanged_for_unchanged_requests():
+    """The demo's shipped cache stays valid: the key is the old formula, layout aside."""
+    teacher = make_teacher(
+        {
+            "provider": "anthropic",
+            "model": "claude-sonnet-4-5",
+            "offline": True,
+            "temperature": 0.7,
+        },
+        api_key=None,
+        cache_path=None,
+    )
+    turns = [("user", "Repository: shop\n\nFile: a.py\n\nDocument it.")]
+    old = request_key(
+        "anthropic",
+        "claude-sonnet-4-5",
+        "sys",
+        [{"role": "user", "content": turns[0][1]}],
+        {"max_tokens": 4096, "temperature": 0.7},
+    )
+    assert teacher.key(TeacherRequest.of(turns, system="sys")) == old
+    assert teacher.key(TeacherRequest.of(turns, system="sys", shared="Repository: shop")) == old
+    with pytest.raises(ValueError, match="start of the first user turn"):
+        TeacherRequest.of(turns, system="sys", shared="not the start")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_server_refusing_temperature_fails_the_run_at_once_with_the_key(provider, tmp_path):
+    from wikikit.teachers import ConfigRejected
+
+    model = "claude-opus-5-5" if provider == "anthropic" else "gpt-4o"  # not known to refuse
+    with FakeTeacherServer(reject_params=("temperature",)) as srv:
+        teacher = make_teacher(
+            {
+                "provider": provider,
+                "model": model,
+                "base_url": srv.base_url(provider),
+                "temperature": 0.2,
+                "concurrency": 2,
+                "max_attempts": 5,
+                "backoff_base_s": 0.01,
+            },
+            api_key=SECRET,
+            cache_path=tmp_path / "t.sqlite",
+            key_path="data.sources.distill.teacher",
+        )
+        with pytest.raises(ConfigRejected) as err:
+            teacher.complete_many(requests(20))
+        sent = len(srv.log)
+    message = str(err.value)
+    assert message.startswith("data.sources.distill.teacher.temperature: ")
+    assert "temperature: not supported" in message and SECRET not in message
+    assert sent <= 2  # the requests already in flight; no retries, no other item
+
+
+def test_prompt_cache_layout_and_cost_from_the_reported_usage(tmp_path):
+    shared = "Repository: shop\n\nFile: shop/cart.py (30 lines)\n" + "code line\n" * 30
+    reqs = [
+        TeacherRequest.of([("user", f"{shared}\n\nTask {i}.")], system="rules", shared=shared)
+        for i in range(3)
+    ]
+    conversation = TeacherRequest.of(
+        [("user", f"{shared}\n\nTask 0."), ("assistant", "First answer."), ("user", "More.")],
+        system="rules",
+        shared=shared,
+    )
+    with FakeTeacherServer() as srv:
+        teacher = teacher_for(srv, "anthropic", tmp_path, concurrency=1)
+        out = teacher.complete_many([*reqs, conversation])
+        bodies = [r["body"] for r in srv.log]
+    mark = {"type": "ephemeral", "ttl": "5m"}
+    assert bodies[0]["system"] == [{"type": "text", "text": "rules", "cache_control": mark}]
+    assert bodies[0]["messages"][0]["content"] == [
+        {"type": "text", "text": shared, "cache_control": mark},
+        {"type": "text", "text": "\n\nTask 0."},
+    ]
+    # a continued conversation also marks its last answer, for the next step to read
+    assert bodies[3]["messages"][1]["content"] == [
+        {"type": "text", "text": "First answer.", "cache_control": mark}
+    ]
+    assert out[0].cache_write_5m > 0 and out[0].cache_read == 0
+    assert all(o.cache_read == out[0].cache_write_5m for o in out[1:3])
+    assert out[3].cache_read > 0 and out[3].cache_write_5m > 0
+    prices = lookup("claude-sonnet-5-5")
+    expected = 0.0
+    for rec in srv.usages:
+        u = rec["usage"]
+        expected += (
+            u["input_tokens"] * prices.input_per_mtok
+            + u["output_tokens"] * prices.output_per_mtok
+            + u["cache_creation"]["ephemeral_5m_input_tokens"] * prices.cache_write_5m_per_mtok
+            + u["cache_read_input_tokens"] * prices.cache_read_per_mtok
+        ) / 1e6
+    assert teacher.usage.usd == pytest.approx(expected, rel=1e-12) and expected > 0
+    assert teacher.usage.cache_read_tokens == sum(o.cache_read for o in out)
+    # prompt_cache: false sends plain strings, no marks
+    with FakeTeacherServer() as srv:
+        teacher_for(srv, "anthropic", tmp_path / "off", prompt_cache=False).complete_many(reqs[:1])
+        body = srv.log[0]["body"]
+    assert body["system"] == "rules" and body["messages"][0]["content"] == f"{shared}\n\nTask 0."

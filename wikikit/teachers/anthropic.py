@@ -9,8 +9,8 @@ platform.claude.com/docs/en/api/messages, read 2026-12-01):
 - prompt caching (platform.claude.com/docs/en/build-with-claude/prompt-caching): blocks marked
   `cache_control: {type: ephemeral, ttl}` end a cached prefix (tools, system, messages in that
   order); at most 4 marks per request. wikikit marks the system prompt, the end of the shared
-  context at the start of the first user turn, and, in a continued conversation, the last
-  assistant turn (so the next step reads the conversation so far from the cache).
+  context at the start of the first user turn, and, in a continued conversation outside
+  batches, the last assistant turn (so the next step reads the conversation from the cache).
 - usage: `input_tokens` counts only tokens neither read from nor written to the cache;
   `cache_creation_input_tokens` (split by TTL in `cache_creation`) and
   `cache_read_input_tokens` count the others.
@@ -82,13 +82,20 @@ class AnthropicTeacher(Teacher):
         return self._client
 
     # -- the request body ------------------------------------------------------------------
-    def params(self, request: TeacherRequest) -> dict[str, Any]:
+    def params(self, request: TeacherRequest, in_batch: bool = False) -> dict[str, Any]:
         """The Messages API body for `request` (also a batch item's `params`)."""
         s = self.settings
         ttl = s.cache_write_ttl
         mark = {"type": "ephemeral", "ttl": ttl} if ttl else None
-        last_assistant = max(
-            (i for i, (role, _) in enumerate(request.messages) if role == "assistant"), default=-1
+        # A conversation's next step comes in the next batch, after this one ended: too late
+        # for its cache entry to pay for its write. In batches only shared prefixes are marked.
+        last_assistant = (
+            -1
+            if in_batch
+            else max(
+                (i for i, (role, _) in enumerate(request.messages) if role == "assistant"),
+                default=-1,
+            )
         )
         messages = []
         for i, (role, content) in enumerate(request.messages):
@@ -161,11 +168,11 @@ class AnthropicTeacher(Teacher):
 
     # -- Message Batches -------------------------------------------------------------------
     def _batch_entry_bytes(self, custom_id: str, request: TeacherRequest) -> int:
-        entry = {"custom_id": custom_id, "params": self.params(request)}
+        entry = {"custom_id": custom_id, "params": self.params(request, in_batch=True)}
         return len(json.dumps(entry, ensure_ascii=False).encode("utf-8")) + 2
 
     async def _batch_create(self, entries: list[tuple[str, TeacherRequest]]) -> str:
-        requests = [{"custom_id": k, "params": self.params(r)} for k, r in entries]
+        requests = [{"custom_id": k, "params": self.params(r, in_batch=True)} for k, r in entries]
         batch = await self._call(
             lambda: self._get_client().messages.batches.create(requests=requests)
         )

@@ -289,15 +289,18 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
             marks: list[tuple[tuple, int]] = [(("system", req.system), system)]
             if shared:
                 marks.append((("context", req.system, req.shared), shared))
-            if spec.conversation:
-                # AnthropicTeacher marks the last answer of a continued conversation; the API
-                # also finds the prefix an earlier step wrote (it looks back ~20 blocks).
-                marks += [(("turn", item.id, j), first + (j + 1) * expected_out) for j in range(k)]
+            # Outside batches AnthropicTeacher also marks the last answer of a continued
+            # conversation; the API finds the prefix an earlier step wrote (it looks back ~20
+            # blocks). In batches the next step comes too late for it (see anthropic.py).
+            turns = [(("turn", item.id, j), first + (j + 1) * expected_out) for j in range(k)]
             plain = TokenUsage(input=total, output=expected_out)
             use = {"plain": plain, "batch": plain}
-            for scenario, ttl in (("cached", sync_ttl), ("batch_cached", batch_ttl)):
+            for scenario, ttl, more in (
+                ("cached", sync_ttl, turns if spec.conversation else []),
+                ("batch_cached", batch_ttl, []),
+            ):
                 use[scenario] = (
-                    models[scenario].usage(total, marks, expected_out, ttl)
+                    models[scenario].usage(total, marks + more, expected_out, ttl)
                     if marks_cache
                     else plain
                 )
@@ -316,7 +319,7 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
     bc = totals["batch_cached"]
     rewrite = {f"cache_write_{batch_ttl}": getattr(bc, f"cache_write_{batch_ttl}") + bc.cache_read}
     no_hits = replace(bc, cache_read=0, **rewrite)
-    cost = {k: round(usd(totals[k], k), 2) for k in SCENARIOS}
+    cost = {k: round(usd(totals[k], k), 6) for k in SCENARIOS}
     n_items = len(items)
     return {
         "provider": settings.provider,
@@ -330,8 +333,8 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
         "expected_output_tokens": totals["plain"].output,
         "cache_read_tokens": totals["cached"].cache_read,
         "expected_usd": cost,
-        "batch_cached_no_hits_usd": round(usd(no_hits, "batch_cached"), 2),
-        "usd_per_item": {k: round(v / n_items, 4) if n_items else 0.0 for k, v in cost.items()},
+        "batch_cached_no_hits_usd": round(usd(no_hits, "batch_cached"), 6),
+        "usd_per_item": {k: round(v / n_items, 6) if n_items else 0.0 for k, v in cost.items()},
         "worst_case_usd": round(
             prices.worst_case(
                 worst_input,
@@ -350,7 +353,7 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
                 "items": c["items"],
                 "requests": c["requests"],
                 "input_tokens": c["plain"].input,
-                "usd": {k: round(usd(c[k], k), 2) for k in SCENARIOS},
+                "usd": {k: round(usd(c[k], k), 6) for k in SCENARIOS},
             }
             for cat, c in per_category.items()
         },
