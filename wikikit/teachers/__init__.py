@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from wikikit.console import warn
 from wikikit.errors import InputError
 from wikikit.teachers.base import (
     BatchCanceled,
@@ -141,6 +142,14 @@ def make_teacher(
     if not settings.offline and api_key is None:
         _check_key_available(settings.provider, config.get("base_url"))
     cache = ResponseCache(cache_path) if cache_path is not None else None
+    if cache is not None and not settings.batch and not settings.offline:
+        left = cache.open_batches(settings.provider, settings.model)
+        if left:
+            warn(
+                f"{key_path}.batch: {len(left)} batch(es) of an earlier batch-mode run are not "
+                "collected yet; with batch: true this run would collect them instead of "
+                "asking those prompts again"
+            )
     rng = random.Random(seed)  # jitter only; never affects what is generated
     kwargs = {"secret": api_key, "rng": rng, "base_url": config.get("base_url")}
     if settings.provider == "anthropic":
