@@ -88,6 +88,7 @@ class FakeTeacherServer:
         reject_params: tuple[str, ...] = (),
         batch_polls: int = 1,
         min_cacheable_words: int = 0,
+        thinking: Callable[[dict[str, Any]], str | None] | None = None,
     ):
         self.responder = responder
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
@@ -100,6 +101,7 @@ class FakeTeacherServer:
         self.batch_polls = batch_polls
         self.hold_batches = False
         self.min_cacheable_words = min_cacheable_words
+        self.thinking = thinking  # Anthropic: a thinking block before the text (adaptive thinking)
         self.log: list[dict[str, Any]] = []
         self.usages: list[dict[str, Any]] = []  # (model, usage) of every answer given
         self.batches: dict[str, dict[str, Any]] = {}
@@ -247,6 +249,10 @@ class FakeTeacherServer:
         out = self.output_tokens(body, text)
         usage = self._anthropic_usage(body, out) if api == "anthropic" else None
         payload = _success(api, body, text, out, usage)
+        trace = self.thinking(body) if self.thinking and api == "anthropic" else None
+        if trace:
+            block = {"type": "thinking", "thinking": trace, "signature": "sig"}
+            payload["content"].insert(0, block)
         with self._lock:
             self.usages.append(
                 {"model": body.get("model"), "api": api, "usage": payload.get("usage")}

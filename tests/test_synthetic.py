@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -51,6 +52,22 @@ def accounted(examples, ctx):
     ids = [e.id for e in examples] + [f["item"] for f in failures]
     assert len(ids) == len(set(ids)) == ctx.stats["distill"]["requested"]
     return failures
+
+
+def test_the_teachers_own_thinking_is_kept_where_the_example_wants_it(tmp_path):
+    def untagged(api, body):  # the answer carries no <thinking> part
+        return re.sub(r"<thinking>.*?</thinking>\n?", "", wiki_responder(api, body), flags=re.S)
+
+    with FakeTeacherServer(
+        untagged, thinking=lambda body: "Adaptive: qty is checked first."
+    ) as srv:
+        examples, ctx, _ = run_source(
+            tmp_path, srv, "anthropic", categories={"qa": 2, "design": 1, "component": 1}
+        )
+    assert accounted(examples, ctx) == []
+    for e in examples:
+        kept = e.messages[-1].thinking
+        assert kept == ("Adaptive: qty is checked first." if e.category != "component" else None)
 
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "ollama"])
