@@ -268,12 +268,18 @@ def test_price_table_has_current_models_with_cache_and_batch_prices():
 
 def test_model_lifecycle_from_the_sdk():
     import datetime as dt
+    from typing import get_args
 
     from anthropic.resources.messages.messages import DEPRECATED_MODELS
+    from anthropic.types.model_param import ModelParam
 
-    from wikikit.teachers.models import end_of_life, teacher_problems
+    from wikikit.teachers.models import CURRENT_ANTHROPIC, end_of_life, teacher_problems
 
     assert DEPRECATED_MODELS["claude-sonnet-4-5"] == "November 30th, 2026"
+    # the models wikikit suggests are the SDK's own, not deprecated, and priced
+    sdk_models = set(get_args(get_args(ModelParam)[0]))
+    for name in CURRENT_ANTHROPIC.values():
+        assert name in sdk_models and name not in DEPRECATED_MODELS and lookup(name)
     assert end_of_life("claude-sonnet-4-5") == dt.date(2026, 11, 30)
     cfg = {"provider": "anthropic", "model": "claude-sonnet-4-5"}
     kp = ("data", "sources", "distill", "teacher")
