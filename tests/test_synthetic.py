@@ -272,6 +272,16 @@ def test_dry_run_prices_a_shared_context_read_from_the_prompt_cache(tmp_path, mo
     assert est["batch_cached_no_hits_usd"] > cost["batch"]  # writes with no hit cost extra
 
 
+def test_dry_run_of_an_offline_teacher_spends_nothing(tmp_path):
+    offline = {"provider": "anthropic", "model": "claude-sonnet-4-5", "offline": True}
+    with FakeTeacherServer(wiki_responder) as srv:
+        _, lines = dry_run(tmp_path, srv, offline, categories={"component": 2})
+    assert lines == [
+        "synthetic source 'distill': anthropic/claude-sonnet-4-5, 2 items (2 requested), "
+        "~2 requests; offline: every answer comes from the teacher cache, nothing is sent or spent"
+    ]
+
+
 def test_dry_run_names_repositories_not_cloned_and_clones_nothing(tmp_path):
     url = "https://git.example.invalid/acme/app.git"  # .invalid: a clone attempt would fail
     with FakeTeacherServer(wiki_responder) as srv:

@@ -378,6 +378,12 @@ def chosen_scenario(batch: bool, prompt_cache: bool) -> str:
 
 def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
     e = estimate(name, config, ctx)
+    if (config.get("teacher") or {}).get("offline"):
+        return [
+            f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['items']} items "
+            f"({e['requested']} requested), ~{e['requests']} requests; offline: every answer "
+            "comes from the teacher cache, nothing is sent or spent"
+        ]
     cost, per = e["expected_usd"], e["usd_per_item"]
     chosen = chosen_scenario(e["batch"], e["prompt_cache"])
     lines = [
