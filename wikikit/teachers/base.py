@@ -499,6 +499,8 @@ class Teacher:
         in_tokens = self.input_tokens(request)
         last: Retryable | None = None
         for attempt in range(1, s.max_attempts + 1):
+            if self._halted is not None:  # another request met a refused setting meanwhile
+                raise self._halted
             worst = s.prices.worst_case(in_tokens, s.max_tokens, s.cache_write_ttl)
             if not self._budget.reserve(worst):
                 self.usage.budget_stop = True
