@@ -278,18 +278,18 @@ async def complete_in_batches(teacher: Teacher, requests: list[TeacherRequest]) 
         info(f"teacher: resuming {len(resumed)} batch(es) submitted by an earlier run")
     outcomes = await run.collect(resumed)
     submitted = {k for _, ids in resumed for k in ids if k in by_key}
-    to_send = [k for k in waiting if k in wanted]
+    fresh = wanted  # never submitted yet
     while True:
         retry: set[str] = set()
         for k in submitted:
             if k not in run.done:
                 run.settle(k, outcomes.get(k, Retryable("no result", kind="missing")), retry)
-        to_send = [k for k in waiting if (k in retry or k in to_send) and k not in run.done]
-        if not to_send:
+        send = [k for k in waiting if (k in retry or k in fresh) and k not in run.done]
+        if not send:
             break
-        created = await run.submit(to_send)
+        fresh = set()
+        created = await run.submit(send)
         submitted = {k for _, ids in created for k in ids}
-        to_send = []
         outcomes = await run.collect(created)
     return [run.done[k] for k in keys]
 
