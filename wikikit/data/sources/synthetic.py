@@ -43,8 +43,12 @@ def open_repos(config: dict, ctx: SourceContext) -> list:
         raise InputError(
             f"{'.'.join(map(str, _key(ctx, 'repos')))}: a synthetic source needs repos"
         )
+    from wikikit.data.sources._repos import is_held_out
+
     repos = []
     for i, spec in enumerate(specs):
+        if is_held_out(spec, ctx):  # data.holdout: no teacher call about it
+            continue
         kp = _key(ctx, "repos", i)
         base = ctx.recipe.resolve_path(".", kp)
         if isinstance(spec, dict) and spec.get("path"):
@@ -58,7 +62,9 @@ def open_repos(config: dict, ctx: SourceContext) -> list:
             if not is_git_url(spec):
                 spec = str(ctx.recipe.resolve_path(spec, kp))
         label = ".".join(map(str, kp))
-        repos.append(open_repo(spec, base, ctx.cache_dir / "repos", label=label))
+        repo = open_repo(spec, base, ctx.cache_dir / "repos", label=label)
+        if not is_held_out(spec, ctx, repo):
+            repos.append(repo)
     return repos
 
 
