@@ -189,7 +189,9 @@ def parse_rows(
         letter = ""
         if body[:1].isupper():  # I (module), H (hint), E (error), D (debug), ...: not a model
             letter, body = chr(body[0]), body[1:]
-        if raw_id:
+        if letter == "T" or (tag in BINARY_TAGS and letter):  # a length-prefixed tag, no length
+            dropped["malformed_rows"] += 1
+        elif raw_id:
             _keep(rows, int(raw_id, 16), Row(letter, body), dropped)
         pos = stop + 1
     return rows
@@ -311,13 +313,13 @@ def decode_stream(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
     out.found = True
     meta = resolver.value(wiki.get("metadata"))
     if isinstance(meta, dict):
-        out.repo = _text(meta.get("repo_name"))
-        commit = _text(meta.get("commit_hash"))
+        out.repo = _text(resolver.value(meta.get("repo_name")))
+        commit = _text(resolver.value(meta.get("commit_hash")))
         if commit and COMMIT.match(commit):
             out.commit = commit
         elif commit:
             out.dropped["malformed_commit"] += 1
-        out.generated_at = _text(meta.get("generated_at"))
+        out.generated_at = _text(resolver.value(meta.get("generated_at")))
     pages = resolver.value(wiki.get("pages"))
     if not isinstance(pages, list):
         out.dropped["malformed_page_list"] += 1
@@ -338,8 +340,9 @@ def decode_stream(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Decoded:
             out.dropped["pages_over_text_limit"] += 1
             continue
         text_bytes += size
-        page_id = _text(plan.get("id")) or str(n + 1)
-        out.pages.append(FlightPage(page_id, _text(plan.get("title")) or "", content))
+        page_id = _text(resolver.value(plan.get("id"))) or str(n + 1)
+        title = _text(resolver.value(plan.get("title"))) or ""
+        out.pages.append(FlightPage(page_id, title, content))
     return out
 
 

@@ -210,9 +210,7 @@ class McpClient:
         for chunk in response.iter_bytes():
             buf += chunk
             if len(buf) > self.settings.max_response_bytes:
-                raise McpError(
-                    f"the response is over {self.settings.max_response_bytes // 2**20} MiB"
-                )
+                raise McpError(f"the response is over {_size(self.settings.max_response_bytes)}")
         return bytes(buf)
 
     def _read_sse(self, response: Any, rid: int) -> Any:
@@ -224,7 +222,7 @@ class McpClient:
             size += len(chunk)
             if size > self.settings.max_response_bytes:
                 raise McpError(
-                    f"the event stream is over {self.settings.max_response_bytes // 2**20} MiB"
+                    f"the event stream is over {_size(self.settings.max_response_bytes)}"
                 )
             pending += chunk
             *lines, pending = pending.split(b"\n")
@@ -255,6 +253,10 @@ def _event_message(data_lines: list[bytes]) -> Any:
         return json.loads(b"\n".join(data_lines))
     except (ValueError, RecursionError):
         return None
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:g} MiB" if n >= 2**20 else f"{n} bytes"
 
 
 def _first_line(text: str) -> str:
