@@ -55,9 +55,8 @@ def read_saved(path: Path, max_bytes: int = Limits.max_bytes) -> Saved:
         if decoded.pages:
             return Saved(str(path), "flight-html", _wiki(decoded, "flight"))
     elif FLIGHT_ROW.match(data[:64]) and not HTML_START.search(text[:4096]):
-        decoded = decode_stream(data, limits)
-        if decoded.found:
-            return Saved(str(path), "flight", _wiki(decoded, "flight"))
+        # A flight stream, whole or not: what it holds is what a crawl would get.
+        return Saved(str(path), "flight", _wiki(decode_stream(data, limits), "flight"))
     if HTML_START.search(text[:4096]) or has_push_scripts(text):
         converted = convert_html(text)
         page = wiki_page(None, "", converted.markdown)
