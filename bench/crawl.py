@@ -31,8 +31,8 @@ from deepwiki_mcp import McpWikiServer  # noqa: E402
 from deepwiki_real import real_page  # noqa: E402
 from deepwiki_site import (  # noqa: E402
     OWNER,
-    REPO,
     PROJECT_PAGES,
+    REPO,
     Route,
     Site,
     build_wiki_site,
