@@ -93,36 +93,29 @@ def report(
     print(f"  end to end: {pages / (fetch_s + parse_s):.1f} pages/s")
 
 
-def bench_site(n: int, concurrency: int, tmp: Path) -> None:
-    page = real_page()
-    body = (
-        page
-        if page is not None
-        else encode_html(encode_stream("x/y", wiki_pages(), "0123abcd", None)).encode()
-    )
-    names = repo_names(n)
-    routes = {"/robots.txt": Route(body=b"User-agent: *\nAllow: /\n", content_type="text/plain")}
-    routes.update({f"/{r}": Route(body=body) for r in names})
+def run_site(label: str, routes: dict, repos: list[str], concurrency: int, work_dir: Path) -> None:
+    """Crawl `repos` from a loopback site of `routes` and report."""
     site = serve(Site(routes=routes))
     settings = FetchSettings(
         base_url=site.base_url, autothrottle=False, download_delay=0, concurrency=concurrency
     )
     t0 = time.perf_counter()
-    result = crawl_wikis(names, settings, tmp / "site")
+    result = crawl_wikis(repos, settings, work_dir)
     fetch_s = time.perf_counter() - t0
     stop(site)
     requests = sum(1 for p, _ in site.log if p != "/robots.txt")
     pages, examples, parse_s = chunk_all(result)
-    report(
-        "site (flight payload)",
-        n,
-        requests,
-        fetch_s,
-        pages,
-        examples,
-        parse_s,
-        result.summary()["by_status"],
-    )
+    by_status = result.summary()["by_status"]
+    report(label, len(repos), requests, fetch_s, pages, examples, parse_s, by_status)
+
+
+def bench_site(n: int, concurrency: int, tmp: Path) -> None:
+    page = real_page()
+    body = page or encode_html(encode_stream("x/y", wiki_pages(), "0123abcd", None)).encode()
+    names = repo_names(n)
+    routes = {"/robots.txt": Route(body=b"User-agent: *\nAllow: /\n", content_type="text/plain")}
+    routes.update({f"/{r}": Route(body=body) for r in names})
+    run_site("site (flight payload)", routes, names, concurrency, tmp / "site")
 
 
 def bench_mcp(n: int, concurrency: int, tmp: Path) -> None:
@@ -152,26 +145,8 @@ def bench_html(pages_wanted: int, concurrency: int, tmp: Path) -> None:
         body = text.split("\n", 1)[1] if text.split("\n", 1)[0].strip()[:1].isdigit() else text
         pages[slug] = f"{slug}\n{body}".replace("# Page: ", f"# Page: {i + 1} ", 1)
     routes, _ = build_wiki_site(pages, slow_delay=0.0, nav_window=10)
-    site = serve(Site(routes=routes))
-    settings = FetchSettings(
-        base_url=site.base_url, autothrottle=False, download_delay=0, concurrency=concurrency
-    )
-    t0 = time.perf_counter()
-    result = crawl_wikis([f"{OWNER}/{REPO}"], settings, tmp / "html")
-    fetch_s = time.perf_counter() - t0
-    stop(site)
-    requests = sum(1 for p, _ in site.log if p != "/robots.txt")
-    n_pages, examples, parse_s = chunk_all(result)
-    report(
-        "html page by page (fallback)",
-        1,
-        requests,
-        fetch_s,
-        n_pages,
-        examples,
-        parse_s,
-        result.summary()["by_status"],
-    )
+    label = "html page by page (fallback)"
+    run_site(label, routes, [f"{OWNER}/{REPO}"], concurrency, tmp / "html")
 
 
 def main() -> None:

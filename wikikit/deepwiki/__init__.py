@@ -2,7 +2,8 @@
 
 The entry point is wikikit.deepwiki.fetch:
 
-    from wikikit.deepwiki.fetch import FetchSettings, crawl_wikis, fetch_wiki
+    from wikikit.deepwiki.fetch import crawl_wikis, fetch_wiki
+    from wikikit.deepwiki.settings import FetchSettings
     wiki = fetch_wiki("vasilyaksenov/QCustomPlot")                  # -> Wiki (wiki.py)
     result = crawl_wikis(repos, FetchSettings(transport="mcp"), work_dir)  # hundreds, resumable
     for wiki in result.wikis(): ...                                 # result.statuses: per repo
@@ -12,7 +13,7 @@ and wikikit.deepwiki.pin.checkout(wiki, cache_dir) clones the repository at `wik
 Modules: flight (the Next.js flight payload: every page from one request), mcp (DeepWiki's MCP
 server), spider (the scrapy crawl of the site: one request per repo, page-by-page HTML only
 when a page has no payload), html (that fallback: the article only, references repo-relative),
-store (statuses and wikis on disk), polite (throttle, Retry-After), page and markdown (a page's
+settings (FetchSettings), store (statuses and wikis on disk), polite (throttle, Retry-After), page and markdown (a page's
 sections, diagrams, references), chunking (pages into examples), saved (`wikikit deepwiki
 parse`), demo_site (the offline demo's site).
 """

@@ -1,6 +1,7 @@
 """DeepWiki wikis by repository, from the site or the MCP server: the package's entry point.
 
     wiki = fetch_wiki("vasilyaksenov/QCustomPlot", FetchSettings())          # one repo, a Wiki
+    (FetchSettings: wikikit.deepwiki.settings)
     result = crawl_wikis(repos, FetchSettings(transport="mcp"), work_dir)     # hundreds, resumable
     for wiki in result.wikis(): ...
 
@@ -29,34 +30,13 @@ from wikikit import console
 from wikikit.deepwiki.html import convert_html
 from wikikit.deepwiki.page import Page, wiki_page
 from wikikit.deepwiki.polite import RateLimited, Throttle
+from wikikit.deepwiki.settings import TRANSPORTS, FetchSettings
 from wikikit.deepwiki.spider import STATS_FILE, build_command, read_items
 from wikikit.deepwiki.store import FAILED, FETCHED, FINAL, NO_WIKI, PARTIAL, CrawlStore, repo_key
 from wikikit.deepwiki.wiki import Wiki, page_order
 from wikikit.errors import WikikitError
 
-SITE_URL = "https://deepwiki.com"
-MCP_URL = "https://mcp.deepwiki.com/mcp"
-TRANSPORTS = ("site", "mcp")
 PROGRESS_EVERY_S = 10.0
-
-
-@dataclass
-class FetchSettings:
-    transport: str = "site"  # site | mcp
-    base_url: str = SITE_URL
-    mcp_url: str = MCP_URL
-    rsc: bool = False  # site: ask for the flight stream itself (`RSC: 1`)
-    obey_robots: bool = True
-    autothrottle: bool = True
-    concurrency: int = 4
-    download_delay: float = 0.5
-    timeout_s: float = 30.0
-    retries: int = 3
-    retry_after_max_s: float = 300.0
-    max_payload_mb: int = 64
-    max_pages: int | None = None  # site, page-by-page fallback: pages over all repos
-    max_pages_per_repo: int | None = None
-    httpcache_dir: Path | None = None  # site: default work_dir/httpcache
 
 
 @dataclass
@@ -167,24 +147,7 @@ def _crawl_site(
     todo: list[str], settings: FetchSettings, store: CrawlStore, work_dir: Path
 ) -> str | None:
     started = time.time()
-    cmd = build_command(
-        work_dir,
-        base_url=settings.base_url.rstrip("/"),
-        repos=todo,
-        httpcache_dir=Path(settings.httpcache_dir or work_dir / "httpcache"),
-        jobdir=work_dir / "job",
-        max_pages=settings.max_pages,
-        max_pages_per_repo=settings.max_pages_per_repo,
-        obey_robots=settings.obey_robots,
-        autothrottle=settings.autothrottle,
-        concurrency_per_domain=settings.concurrency,
-        download_delay=settings.download_delay,
-        timeout_s=settings.timeout_s,
-        retries=settings.retries,
-        retry_after_max_s=settings.retry_after_max_s,
-        max_payload_mb=settings.max_payload_mb,
-        rsc=settings.rsc,
-    )
+    cmd = build_command(work_dir, todo, settings)
     log_path = work_dir / "crawl.log"
     with log_path.open("ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)

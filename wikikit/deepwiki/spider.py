@@ -5,7 +5,7 @@ process (a second data stage in the same interpreter would fail). The parent pas
 argument list, never a shell string.
 
 One request per repository: `{base_url}/OWNER/REPO` carries, in its Next.js flight payload,
-every page of the wiki (wikikit.deepwiki.flight); with `--rsc` the request asks for the flight
+every page of the wiki (wikikit.deepwiki.flight); with `rsc` the request asks for the flight
 stream itself (`RSC: 1`). The wiki is stored whole (CrawlStore) and no link is followed. Only
 when a page lacks the payload does the spider fall back to following that repo's wiki page
 links (`/OWNER/REPO/<n[.m]>-<slug>`) on the same host and keeping each page's HTML, page limits
@@ -14,8 +14,8 @@ later run with a higher limit.
 
 Politeness: robots.txt obeyed; AutoThrottle and a per-domain concurrency limit; transient
 errors retried; a 429 (or a 503 with Retry-After) pauses the whole crawl for the time the
-server asks (up to --retry-after-max seconds; beyond, the crawl stops as `rate_limited` and a
-re-run resumes); responses over --max-payload-mb are refused. Every response is cached on disk
+server asks (up to `retry_after_max_s`; beyond, the crawl stops as `rate_limited` and a
+re-run resumes); responses over `max_payload_mb` are refused. Every response is cached on disk
 (HTTPCACHE, errors excluded) and the scheduler queue, seen set and spider state live in JOBDIR,
 so an interrupted crawl (Ctrl-C, SIGTERM) resumes where it stopped.
 
@@ -43,6 +43,7 @@ from scrapy.http import Response, TextResponse
 
 from wikikit.deepwiki.flight import Limits, decode_html, decode_stream, has_push_scripts
 from wikikit.deepwiki.polite import RATE_LIMIT_CODES, retry_after_s
+from wikikit.deepwiki.settings import FetchSettings
 from wikikit.deepwiki.store import FAILED, FETCHED, NO_WIKI, CrawlStore
 from wikikit.deepwiki.wiki import page_path
 
@@ -50,6 +51,7 @@ PAGE_SLUG = re.compile(r"^\d+(?:\.\d+)*-[^/]+$")
 MARKDOWN_LINK = re.compile(r"\]\(([^)\s]+)\)")
 ITEMS_FILE = "items.jsonl"
 STATS_FILE = "stats.json"
+JOB_FILE = "job.json"
 NO_WIKI_CODES = (404, 410)
 
 
@@ -386,149 +388,70 @@ class StorePipeline:
         self.file.close()
 
 
-def crawl_settings(
-    out_dir: Path,
-    *,
-    httpcache_dir: Path,
-    jobdir: Path | None,
-    obey_robots: bool = True,
-    autothrottle: bool = True,
-    concurrency_per_domain: int = 4,
-    download_delay: float = 0.5,
-    timeout_s: float = 30.0,
-    retries: int = 3,
-    retry_after_max_s: float = 300.0,
-    max_payload_mb: int = 64,
-    log_level: str = "INFO",
-) -> dict[str, Any]:
-    settings: dict[str, Any] = {
+def crawl_settings(out_dir: Path, settings: FetchSettings) -> dict[str, Any]:
+    """Scrapy's settings for one crawl into `out_dir` (its JOBDIR is `out_dir/job`)."""
+    concurrency = settings.concurrency
+    return {
         "BOT_NAME": "wikikit",
         "USER_AGENT": "wikikit-deepwiki-crawler (+https://github.com/GhostScientist/semanticwiki)",
-        "ROBOTSTXT_OBEY": obey_robots,
-        "AUTOTHROTTLE_ENABLED": autothrottle,
-        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency_per_domain),
+        "ROBOTSTXT_OBEY": settings.obey_robots,
+        "AUTOTHROTTLE_ENABLED": settings.autothrottle,
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": float(concurrency),
         # One site per crawl: the global limit equals the per-domain one, so no more requests sit
         # in the downloader than may run (a Ctrl-C then waits only for those).
-        "CONCURRENT_REQUESTS": concurrency_per_domain,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency_per_domain,
-        "DOWNLOAD_DELAY": download_delay,
-        "DOWNLOAD_TIMEOUT": timeout_s,
-        "DOWNLOAD_MAXSIZE": int(max_payload_mb * 2**20),
-        "DOWNLOAD_WARNSIZE": int(max_payload_mb * 2**19),
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": settings.download_delay,
+        "DOWNLOAD_TIMEOUT": settings.timeout_s,
+        "DOWNLOAD_MAXSIZE": int(settings.max_payload_mb * 2**20),
+        "DOWNLOAD_WARNSIZE": int(settings.max_payload_mb * 2**19),
         "RETRY_ENABLED": True,
-        "RETRY_TIMES": retries,
+        "RETRY_TIMES": settings.retries,
         # 429 is PoliteDownloaderMiddleware's (it honours Retry-After); the rest are RetryMiddleware's.
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],
         "DOWNLOADER_MIDDLEWARES": {f"{__name__}.PoliteDownloaderMiddleware": 950},
-        "WIKIKIT_RETRY_AFTER_MAX": retry_after_max_s,
+        "WIKIKIT_RETRY_AFTER_MAX": settings.retry_after_max_s,
         "REDIRECT_MAX_TIMES": 5,
         "HTTPCACHE_ENABLED": True,
-        "HTTPCACHE_DIR": str(httpcache_dir),
+        "HTTPCACHE_DIR": str(settings.httpcache(out_dir)),
         "HTTPCACHE_EXPIRATION_SECS": 0,
         # Never cache a transient error: a retry must reach the server, and so must a later run.
         "HTTPCACHE_IGNORE_HTTP_CODES": [403, 404, 408, 429, 500, 502, 503, 504, 522, 524],
         "ITEM_PIPELINES": {f"{__name__}.StorePipeline": 100},
         "WIKIKIT_OUT_DIR": str(out_dir),
+        "JOBDIR": str(Path(out_dir) / "job"),
         "TELNETCONSOLE_ENABLED": False,
         "REMOTE_CONTROL_ENABLED": False,  # no listening ports besides what the crawl needs
-        "LOG_LEVEL": log_level,
+        "LOG_LEVEL": settings.log_level,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
     }
-    if jobdir is not None:
-        settings["JOBDIR"] = str(jobdir)
-    return settings
 
 
-def run_crawl(args: argparse.Namespace) -> None:
+def run_crawl(out_dir: Path, repos: list[str], settings: FetchSettings) -> None:
     from scrapy.crawler import CrawlerProcess
 
-    out_dir = Path(args.out)
-    settings = crawl_settings(
-        out_dir,
-        httpcache_dir=Path(args.httpcache or out_dir / "httpcache"),
-        jobdir=Path(args.jobdir) if args.jobdir else None,
-        obey_robots=not args.ignore_robots,
-        autothrottle=not args.no_autothrottle,
-        concurrency_per_domain=args.concurrency,
-        download_delay=args.delay,
-        timeout_s=args.timeout,
-        retries=args.retries,
-        retry_after_max_s=args.retry_after_max,
-        max_payload_mb=args.max_payload_mb,
-        log_level=args.log_level,
-    )
-    repos = list(args.repo or [])
-    if args.repos_file:
-        repos += [s.strip() for s in Path(args.repos_file).read_text().splitlines() if s.strip()]
-    process = CrawlerProcess(settings)
+    process = CrawlerProcess(crawl_settings(out_dir, settings))
     process.crawl(
         DeepWikiSpider,
-        base_url=args.base_url,
+        base_url=settings.base_url,
         repos=repos,
-        max_pages=args.max_pages,
-        max_pages_per_repo=args.max_pages_per_repo,
-        rsc=args.rsc,
+        max_pages=settings.max_pages,
+        max_pages_per_repo=settings.max_pages_per_repo,
+        rsc=settings.rsc,
     )
     process.start()
 
 
-def build_command(
-    out_dir: Path,
-    *,
-    base_url: str,
-    repos: list[str],
-    httpcache_dir: Path,
-    jobdir: Path | None,
-    max_pages: int | None = None,
-    max_pages_per_repo: int | None = None,
-    obey_robots: bool = True,
-    autothrottle: bool = True,
-    concurrency_per_domain: int = 4,
-    download_delay: float = 0.5,
-    timeout_s: float = 30.0,
-    retries: int = 3,
-    retry_after_max_s: float = 300.0,
-    max_payload_mb: int = 64,
-    rsc: bool = False,
-    log_level: str = "INFO",
-) -> list[str]:
+def build_command(out_dir: Path, repos: list[str], settings: FetchSettings) -> list[str]:
     """The argument list that runs one crawl in a child Python process.
 
-    The repos go in `out_dir/repos.txt` (hundreds would make a long command line)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    from wikikit.atomic import write_text
+    The repos and settings go in `out_dir/job.json` (hundreds of repos make a long command line)."""
+    from wikikit.atomic import write_json
 
-    repos_file = out_dir / "repos.txt"
-    write_text(repos_file, "".join(f"{r}\n" for r in repos))
-    cmd = [
-        sys.executable,
-        "-m",
-        "wikikit.deepwiki.spider",
-        "--out",
-        str(out_dir),
-        "--base-url",
-        base_url,
-        "--repos-file",
-        str(repos_file),
-    ]
-    cmd += ["--httpcache", str(httpcache_dir)]
-    if jobdir is not None:
-        cmd += ["--jobdir", str(jobdir)]
-    if max_pages is not None:
-        cmd += ["--max-pages", str(max_pages)]
-    if max_pages_per_repo is not None:
-        cmd += ["--max-pages-per-repo", str(max_pages_per_repo)]
-    if not obey_robots:
-        cmd.append("--ignore-robots")
-    if not autothrottle:
-        cmd.append("--no-autothrottle")
-    if rsc:
-        cmd.append("--rsc")
-    cmd += ["--concurrency", str(concurrency_per_domain), "--delay", str(download_delay)]
-    cmd += ["--timeout", str(timeout_s), "--retries", str(retries), "--log-level", log_level]
-    cmd += ["--retry-after-max", str(retry_after_max_s), "--max-payload-mb", str(max_payload_mb)]
-    return cmd
+    out_dir = Path(out_dir)
+    job = out_dir / JOB_FILE
+    write_json(job, {"repos": list(repos), "settings": settings.to_dict()})
+    return [sys.executable, "-m", "wikikit.deepwiki.spider", "--out", str(out_dir), "--job", str(job)]
 
 
 def read_items(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -553,27 +476,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m wikikit.deepwiki.spider", description=__doc__.split("\n")[0]
     )
     p.add_argument("--out", required=True, help="folder for the store, items.jsonl, stats.json")
-    p.add_argument("--base-url", default="https://deepwiki.com")
-    p.add_argument("--repo", action="append", help="OWNER/REPO (repeatable)")
-    p.add_argument("--repos-file", help="a file of OWNER/REPO lines")
-    p.add_argument("--httpcache", help="HTTP cache folder (default OUT/httpcache)")
-    p.add_argument("--jobdir", help="scrapy JOBDIR for pause/resume")
-    p.add_argument("--max-pages", type=int)
-    p.add_argument("--max-pages-per-repo", type=int)
-    p.add_argument("--ignore-robots", action="store_true")
-    p.add_argument("--no-autothrottle", action="store_true")
-    p.add_argument("--rsc", action="store_true", help="ask for the flight stream (RSC: 1)")
-    p.add_argument("--concurrency", type=int, default=4)
-    p.add_argument("--delay", type=float, default=0.5)
-    p.add_argument("--timeout", type=float, default=30.0)
-    p.add_argument("--retries", type=int, default=3)
-    p.add_argument("--retry-after-max", type=float, default=300.0)
-    p.add_argument("--max-payload-mb", type=int, default=64)
-    p.add_argument("--log-level", default="INFO")
+    p.add_argument("--job", required=True, help="job.json: {repos, settings} (build_command)")
     args = p.parse_args(argv)
-    if not args.repo and not args.repos_file:
-        p.error("give --repo or --repos-file")
-    run_crawl(args)
+    job = json.loads(Path(args.job).read_text(encoding="utf-8"))
+    run_crawl(Path(args.out), [str(r) for r in job["repos"]], FetchSettings.from_dict(job["settings"]))
     return 0
 
 

@@ -36,9 +36,10 @@ from wikikit.deepwiki.chunking import (
     chunk_by_tokens,
     chunk_page,
 )
-from wikikit.deepwiki.fetch import MCP_URL, SITE_URL, CrawlResult, FetchSettings, crawl_wikis
+from wikikit.deepwiki.fetch import CrawlResult, crawl_wikis
 from wikikit.deepwiki.page import Page
 from wikikit.deepwiki.pin import DEFAULT_GIT_URL, checkout
+from wikikit.deepwiki.settings import MCP_URL, SITE_URL, FetchSettings
 from wikikit.deepwiki.store import FETCHED, PARTIAL, CrawlStore, repo_key
 from wikikit.deepwiki.wiki import Wiki
 from wikikit.errors import InputError, WikikitError
