@@ -150,7 +150,10 @@ class DeepWikiSpider(scrapy.Spider):
                 if self._admit(url, repo):
                     yield self._request(url, repo)
         for repo in self.repos.values():
-            yield self._request(f"{self.base_url}/{repo}", repo, root=True)
+            url = f"{self.base_url}/{repo}"
+            # The root counts against the page limits like any page, but is always asked for.
+            state["queued"].setdefault(repo, set()).add(url)
+            yield self._request(url, repo, root=True)
 
     # -- responses ------------------------------------------------------------------------
 
