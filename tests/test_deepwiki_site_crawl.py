@@ -118,9 +118,11 @@ def test_repos_file_statuses_resume_retry_after_and_robots(tmp_path):
         "/acme/oldsite": Route(body=other_html.encode()),
         "/acme/oldsite/2-more": Route(body=more_html.encode()),
         "/All-Hands-AI/OpenHands": Route(body=flight_page("All-Hands-AI/OpenHands")),
+        "/acme/huge": Route(body=b"<html><body>" + b"x" * (2 * 2**20) + b"</body></html>"),
     }
     site = serve(Site(routes=routes))
     repos = [
+        "acme/huge",
         "acme/widgets",
         "acme/limited",
         "acme/missing",
@@ -138,7 +140,7 @@ def test_repos_file_statuses_resume_retry_after_and_robots(tmp_path):
             key_path=("data", "sources", "dw"),
             holdout=Holdout(["OpenHands"]),
         )
-        cfg = config(site.base_url, repos_file=str(tmp_path / "repos.txt"))
+        cfg = config(site.base_url, repos_file=str(tmp_path / "repos.txt"), max_payload_mb=1)
         return list(generate("dw", cfg, ctx)), ctx
 
     try:
@@ -153,7 +155,9 @@ def test_repos_file_statuses_resume_retry_after_and_robots(tmp_path):
             "acme/private": "failed",
             "acme/oldsite": "fetched",
             "All-Hands-AI/OpenHands": "held_out",
+            "acme/huge": "failed",
         }
+        assert "max size" in status["acme/huge"]["reason"], status["acme/huge"]  # 2 MiB > 1 MiB
         assert status["acme/broken"]["reason"] == "HTTP 500"
         assert "robots" in status["acme/private"]["reason"].lower()
         assert status["acme/missing"]["reason"] == "HTTP 404"
@@ -176,7 +180,7 @@ def test_repos_file_statuses_resume_retry_after_and_robots(tmp_path):
         routes["/acme/broken"].body = flight_page("acme/broken")
         again, ctx2 = run()
         second = site.log[len(first) :]
-        assert [p for p, _ in second] == ["/acme/broken"]
+        assert sorted(p for p, _ in second) == ["/acme/broken", "/acme/huge"]
         status = {r["repo"]: r["status"] for r in ctx2.artifacts["deepwiki/dw.json"]["repos"]}
         assert status["acme/broken"] == "fetched" and status["acme/private"] == "failed"
         assert {e.id for e in examples} <= {e.id for e in again}

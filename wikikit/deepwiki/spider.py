@@ -454,7 +454,15 @@ def build_command(out_dir: Path, repos: list[str], settings: FetchSettings) -> l
     out_dir = Path(out_dir)
     job = out_dir / JOB_FILE
     write_json(job, {"repos": list(repos), "settings": settings.to_dict()})
-    return [sys.executable, "-m", "wikikit.deepwiki.spider", "--out", str(out_dir), "--job", str(job)]
+    return [
+        sys.executable,
+        "-m",
+        "wikikit.deepwiki.spider",
+        "--out",
+        str(out_dir),
+        "--job",
+        str(job),
+    ]
 
 
 def read_items(out_dir: Path) -> dict[str, dict[str, Any]]:
@@ -482,7 +490,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--job", required=True, help="job.json: {repos, settings} (build_command)")
     args = p.parse_args(argv)
     job = json.loads(Path(args.job).read_text(encoding="utf-8"))
-    run_crawl(Path(args.out), [str(r) for r in job["repos"]], FetchSettings.from_dict(job["settings"]))
+    run_crawl(
+        Path(args.out), [str(r) for r in job["repos"]], FetchSettings.from_dict(job["settings"])
+    )
     return 0
 
 
