@@ -147,6 +147,7 @@ def _crawl_site(
     todo: list[str], settings: FetchSettings, store: CrawlStore, work_dir: Path
 ) -> str | None:
     started = time.time()
+    (work_dir / STATS_FILE).unlink(missing_ok=True)  # this run's, or none: never an old one
     cmd = build_command(work_dir, todo, settings)
     log_path = work_dir / "crawl.log"
     with log_path.open("ab") as log:

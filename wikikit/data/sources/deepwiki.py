@@ -40,7 +40,7 @@ from wikikit.deepwiki.fetch import CrawlResult, crawl_wikis
 from wikikit.deepwiki.page import Page
 from wikikit.deepwiki.pin import DEFAULT_GIT_URL, checkout
 from wikikit.deepwiki.settings import MCP_URL, SITE_URL, FetchSettings
-from wikikit.deepwiki.store import FETCHED, PARTIAL, CrawlStore, repo_key
+from wikikit.deepwiki.store import FETCHED, CrawlStore, repo_key
 from wikikit.deepwiki.wiki import Wiki
 from wikikit.errors import InputError, WikikitError
 from wikikit.example import Example, Message, example_id
@@ -70,19 +70,28 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
     else:  # only what an earlier run stored
         store = CrawlStore(work_dir)
         result = CrawlResult(repos=repos, store=store, statuses=store.statuses())
-    wikis = list(result.wikis())
-    if config.get("checkout"):
-        pin_wikis(wikis, result, ctx, str(config.get("git_url") or DEFAULT_GIT_URL), stats)
-    report_crawl(name, result, held, wikis, ctx)
+    report_crawl(name, result, held, ctx)
     if result.stopped:
         raise WikikitError(f"{where}: the crawl stopped early ({result.stopped})")
-    pages = pages_of(wikis, config, result, stats)
+    template = str(config.get("git_url") or DEFAULT_GIT_URL)
     limit = config.get("max_examples")
-    for n, example in enumerate(examples_from_pages(pages, chunking, ctx.seed), start=1):
-        stats["examples"] += 1
-        yield example
-        if limit and n >= limit:
-            return
+    budget = {"pages": config.get("max_pages")}  # pages left over all repos (None: no limit)
+    produced = 0
+    try:
+        for wiki in result.wikis():  # one at a time: hundreds of wikis never all in memory
+            if config.get("checkout"):
+                pin_wiki(wiki, result, ctx, template, stats)
+            count_wiki(wiki, stats)
+            pages = pages_of(wiki, config, budget, stats)
+            for example in examples_from_pages(pages, chunking, ctx.seed):
+                stats["examples"] += 1
+                produced += 1
+                yield example
+                if limit and produced >= limit:
+                    return
+    finally:
+        # Again with the checkouts made meanwhile (also when the stage stops reading early).
+        ctx.artifacts[f"deepwiki/{name}.json"] = crawl_artifact(result, held)
 
 
 def fetch_settings(config: dict[str, Any]) -> FetchSettings:
@@ -158,37 +167,29 @@ def crawl_dir_for(cache_dir: Path, name: str, settings: FetchSettings) -> Path:
     return Path(cache_dir) / "deepwiki" / f"{name}-{key}"
 
 
-def pin_wikis(
-    wikis: list[Wiki], result: CrawlResult, ctx: SourceContext, template: str, stats
-) -> None:
-    """Clone each wiki's repository at its commit; the wiki's commit becomes the clone's HEAD."""
-    for wiki in wikis:
-        entry = result.status_of(wiki.repo) or {}
-        pinned = entry.get("checkout") or {}
-        if (
-            pinned.get("root")
-            and Path(pinned["root"]).is_dir()
-            and pinned.get("commit") == wiki.commit
-        ):
-            wiki.commit = pinned.get("head") or wiki.commit
-            stats["repos_checked_out"] += 1
-            continue
-        if not wiki.commit:
-            stats["repos_without_commit"] += 1
-            continue
-        try:
-            repo = checkout(wiki, ctx.cache_dir, template)
-        except WikikitError as exc:
-            stats["repos_checkout_failed"] += 1
-            console.warn(f"deepwiki: {wiki.repo} at {wiki.commit}: {str(exc).splitlines()[0]}")
-            continue
+def pin_wiki(wiki: Wiki, result: CrawlResult, ctx: SourceContext, template: str, stats) -> None:
+    """Clone the wiki's repository at its commit (once); the wiki's commit becomes the clone's HEAD."""
+    entry = result.status_of(wiki.repo) or {}
+    pinned = entry.get("checkout") or {}
+    if pinned.get("root") and Path(pinned["root"]).is_dir() and pinned.get("commit") == wiki.commit:
+        wiki.commit = pinned.get("head") or wiki.commit
         stats["repos_checked_out"] += 1
-        record = {"root": str(repo.root), "head": repo.commit, "commit": wiki.commit}
-        fields = {k: v for k, v in entry.items() if k not in ("repo", "status", "at", "checkout")}
-        entry.update(
-            result.store.record(wiki.repo, entry.get("status", FETCHED), **fields, checkout=record)
-        )
-        wiki.commit = repo.commit or wiki.commit
+        return
+    if not wiki.commit:
+        stats["repos_without_commit"] += 1
+        return
+    try:
+        repo = checkout(wiki, ctx.cache_dir, template)
+    except WikikitError as exc:
+        stats["repos_checkout_failed"] += 1
+        console.warn(f"deepwiki: {wiki.repo} at {wiki.commit}: {str(exc).splitlines()[0]}")
+        return
+    stats["repos_checked_out"] += 1
+    record = {"root": str(repo.root), "head": repo.commit, "commit": wiki.commit}
+    fields = {k: v for k, v in entry.items() if k not in ("repo", "status", "at", "checkout")}
+    status = entry.get("status", FETCHED)
+    entry.update(result.store.record(wiki.repo, status, **fields, checkout=record))
+    wiki.commit = repo.commit or wiki.commit
 
 
 def pinned_repo(name: str, config: dict[str, Any], cache_dir: Path, repo_id: str) -> Any | None:
@@ -208,20 +209,32 @@ def pinned_repo(name: str, config: dict[str, Any], cache_dir: Path, repo_id: str
     )
 
 
-def report_crawl(
-    name: str, result: CrawlResult, held: list[str], wikis: list[Wiki], ctx: SourceContext
-) -> None:
+def count_wiki(wiki: Wiki, stats) -> None:
+    stats[f"wikis_from_{wiki.transport}"] += 1
+    stats["missing_diagrams"] += wiki.missing_diagrams
+    for reason, n in wiki.dropped.items():  # what bounded parsing left out, by reason
+        stats[reason] += int(n)
+
+
+def report_crawl(name: str, result: CrawlResult, held: list[str], ctx: SourceContext) -> None:
     """Counts in quality.json (source_stats) and each repo's outcome in deepwiki/<name>.json."""
     stats = ctx.stats[name]
     summary = result.summary()
     for status, n in summary["by_status"].items():
         stats[f"repos_{status}"] += n
     stats["requests"] += summary["requests"]
-    stats["missing_diagrams"] += sum(w.missing_diagrams for w in wikis)
-    for wiki in wikis:
-        stats[f"wikis_from_{wiki.transport}"] += 1
-        for reason, n in wiki.dropped.items():  # what bounded parsing left out, by reason
-            stats[reason] += int(n)
+    ctx.artifacts[f"deepwiki/{name}.json"] = artifact = crawl_artifact(result, held)
+    console.info(
+        f"deepwiki: {name}: "
+        + ", ".join(f"{n} {s}" for s, n in summary["by_status"].items())
+        + (f", {len(held)} held out" if held else "")
+        + f"; {summary['requests']} requests"
+    )
+    for row in [r for r in artifact["repos"] if r["status"] == "failed"][:5]:
+        console.warn(f"deepwiki: {row['repo']} failed: {row.get('reason', '')}")
+
+
+def crawl_artifact(result: CrawlResult, held: list[str]) -> dict[str, Any]:
     rows = []
     for repo in result.repos:
         entry = result.status_of(repo) or {"status": "pending"}
@@ -237,44 +250,24 @@ def report_crawl(
             }
         )
     rows += [{"repo": r, "status": "held_out"} for r in held]
-    ctx.artifacts[f"deepwiki/{name}.json"] = {
-        "summary": {**summary, "held_out": len(held)},
-        "repos": rows,
-    }
-    failed = [r for r in rows if r["status"] == "failed"]
-    console.info(
-        f"deepwiki: {name}: "
-        + ", ".join(f"{n} {s}" for s, n in summary["by_status"].items())
-        + (f", {len(held)} held out" if held else "")
-        + f"; {summary['requests']} requests"
-    )
-    for row in failed[:5]:
-        console.warn(f"deepwiki: {row['repo']} failed: {row.get('reason', '')}")
+    return {"summary": {**result.summary(), "held_out": len(held)}, "repos": rows}
 
 
-def pages_of(
-    wikis: list[Wiki], config: dict[str, Any], result: CrawlResult, stats
-) -> list[tuple[str, Page]]:
-    """(Example.repo, page) in repo then wiki order; page limits applied and counted."""
+def pages_of(wiki: Wiki, config: dict[str, Any], budget: dict, stats) -> list[tuple[str, Page]]:
+    """(Example.repo, page) in wiki order, within max_pages_per_repo and what max_pages leaves."""
     per_repo = config.get("max_pages_per_repo")
-    overall = config.get("max_pages")
-    out: list[tuple[str, Page]] = []
-    for wiki in wikis:
-        repo_id = f"{wiki.repo}@{wiki.commit}" if wiki.commit else wiki.repo
-        pages = wiki.pages
-        if per_repo and len(pages) > per_repo:
-            stats["pages_over_limit"] += len(pages) - per_repo
-            pages = pages[:per_repo]
-        for page in pages:
-            if overall and len(out) >= overall:
-                stats["pages_over_limit"] += 1
-                continue
-            stats["pages_parsed"] += 1
-            out.append((repo_id, page))
-        entry = result.status_of(wiki.repo) or {}
-        if entry.get("status") == PARTIAL:
-            stats["repos_partial_pages"] += 1
-    return out
+    repo_id = f"{wiki.repo}@{wiki.commit}" if wiki.commit else wiki.repo
+    pages = wiki.pages
+    if per_repo and len(pages) > per_repo:
+        stats["pages_over_limit"] += len(pages) - per_repo
+        pages = pages[:per_repo]
+    if budget["pages"] is not None:
+        kept = pages[: max(0, budget["pages"])]
+        stats["pages_over_limit"] += len(pages) - len(kept)
+        budget["pages"] -= len(kept)
+        pages = kept
+    stats["pages_parsed"] += len(pages)
+    return [(repo_id, p) for p in pages]
 
 
 def plan_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[str]:
