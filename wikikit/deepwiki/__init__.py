@@ -8,7 +8,8 @@ The entry point is wikikit.deepwiki.fetch:
     result = crawl_wikis(repos, FetchSettings(transport="mcp"), work_dir)  # hundreds, resumable
     for wiki in result.wikis(): ...                                 # result.statuses: per repo
 
-and wikikit.deepwiki.pin.checkout(wiki, cache_dir) clones the repository at `wiki.commit`.
+and wikikit.deepwiki.pin.checkout(wiki, cache_dir, git_url(DEFAULT_GIT_URL, wiki.repo)) clones
+the repository at `wiki.commit`.
 
 Modules: flight (the Next.js flight payload: every page from one request), mcp (DeepWiki's MCP
 server), spider (the scrapy crawl of the site: one request per repo, page-by-page HTML only

@@ -23,10 +23,10 @@ def git_url(template: str, repo: str) -> str:
     return template.replace("{repo}", repo).replace("{owner}", owner).replace("{name}", name)
 
 
-def checkout(wiki: Wiki, cache_dir: Path, template: str = DEFAULT_GIT_URL) -> Repo:
-    """The repository of `wiki` at `wiki.commit`; WikikitError when it has no commit or git fails."""
+def checkout(wiki: Wiki, cache_dir: Path, url: str) -> Repo:
+    """The repository of `wiki` cloned from `url` at `wiki.commit`; WikikitError when the wiki
+    names no commit or git fails."""
     if not wiki.commit:
         raise WikikitError(f"{wiki.repo}: the wiki names no commit ({wiki.transport} gives none)")
-    url = git_url(template, wiki.repo)
     spec = {"url": url, "commit": wiki.commit, "name": wiki.repo}
     return open_repo(spec, Path.cwd(), Path(cache_dir), label=f"deepwiki {wiki.repo}")

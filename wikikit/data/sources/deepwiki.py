@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wikikit import console
+from wikikit.code.repo import is_git_url
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.wiki_sections import (
     categorize,
@@ -38,7 +39,7 @@ from wikikit.deepwiki.chunking import (
 )
 from wikikit.deepwiki.fetch import CrawlResult, crawl_wikis
 from wikikit.deepwiki.page import Page
-from wikikit.deepwiki.pin import DEFAULT_GIT_URL, checkout
+from wikikit.deepwiki.pin import DEFAULT_GIT_URL, checkout, git_url
 from wikikit.deepwiki.settings import MCP_URL, SITE_URL, FetchSettings
 from wikikit.deepwiki.store import FETCHED, CrawlStore, repo_key
 from wikikit.deepwiki.wiki import Wiki
@@ -178,8 +179,12 @@ def pin_wiki(wiki: Wiki, result: CrawlResult, ctx: SourceContext, template: str,
     if not wiki.commit:
         stats["repos_without_commit"] += 1
         return
+    url = git_url(template, wiki.repo)
+    recipe = getattr(ctx, "recipe", None)
+    if recipe is not None and not is_git_url(url):  # a local clone source: inside the roots
+        url = str(recipe.resolve_path(url, (*ctx.key_path, "git_url")))
     try:
-        repo = checkout(wiki, ctx.cache_dir, template)
+        repo = checkout(wiki, ctx.cache_dir, url)
     except WikikitError as exc:
         stats["repos_checkout_failed"] += 1
         console.warn(f"deepwiki: {wiki.repo} at {wiki.commit}: {str(exc).splitlines()[0]}")
