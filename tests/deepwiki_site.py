@@ -149,13 +149,18 @@ class Route:
     content_type: str = "text/html; charset=utf-8"
     location: str | None = None
     delay: float = 0.0
-    fail_first: int = 0  # answer 500 this many times first
+    fail_first: int = 0  # answer `fail_status` this many times first
+    fail_status: int = 500
+    fail_headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After with a 429
+    rsc_body: bytes | None = None  # the answer to a request with `RSC: 1` (text/x-component)
 
 
 @dataclass
 class Site:
     routes: dict[str, Route]
     log: list[tuple[str, int]] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)  # time.monotonic() of each log entry
+    headers: list[dict[str, str]] = field(default_factory=list)  # each request's headers
     hits: dict[str, int] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -180,10 +185,14 @@ def serve(site: Site) -> Site:
             with site.lock:
                 n = site.hits.get(path, 0)
                 site.hits[path] = n + 1
+            extra: dict[str, str] = {}
             if route is None:
                 status, body, ctype, location = 404, b"not found", "text/plain", None
             elif n < route.fail_first:
-                status, body, ctype, location = 500, b"try again", "text/plain", None
+                status, body, ctype, location = route.fail_status, b"try again", "text/plain", None
+                extra = route.fail_headers
+            elif route.rsc_body is not None and self.headers.get("RSC") == "1":
+                status, body, ctype, location = 200, route.rsc_body, "text/x-component", None
             else:
                 status, body, ctype, location = (
                     route.status,
@@ -195,9 +204,13 @@ def serve(site: Site) -> Site:
                     time.sleep(route.delay)
             with site.lock:
                 site.log.append((path, status))
+                site.times.append(time.monotonic())
+                site.headers.append(dict(self.headers))
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            for k, v in extra.items():
+                self.send_header(k, v)
             if location:
                 self.send_header("Location", location)
             self.end_headers()
@@ -209,7 +222,7 @@ def serve(site: Site) -> Site:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     site.server = server
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     return site
 
 

@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from codewikibench_data import TINY_RUBRICS, real_row, rows, tiny_row, write_checkout, write_dataset
 
+from wikikit.code.holdout import Holdout
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.codewikibench import generate
 from wikikit.errors import InputError
@@ -77,7 +78,8 @@ def test_checkout_puts_referenced_code_in_the_prompt(tmp_path):
 def test_holdout_repos_give_no_examples_but_keep_rubrics(tmp_path):
     path = write_dataset(tmp_path / "ds", [tiny_row(), tiny_row("other/repo")])
     ctx = ctx_for(tmp_path)
-    config = {"kind": "codewikibench", "path": str(path), "holdout": ["acme/widgets"]}
+    ctx.holdout = Holdout(["https://github.com/acme/widgets.git"])  # data.holdout, any naming
+    config = {"kind": "codewikibench", "path": str(path)}
     examples = list(generate("cwb", config, ctx))
     assert examples and {e.repo for e in examples} == {"other/repo@0123abc"}
     assert set(ctx.artifacts) == {"rubrics/acme__widgets.json", "rubrics/other__repo.json"}

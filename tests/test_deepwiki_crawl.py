@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from deepwiki_site import OWNER, REPO, project_pages, real_pages, start_site, stop, url_slug
 
+from wikikit.deepwiki.settings import FetchSettings
 from wikikit.deepwiki.spider import build_command, read_items
 
 pytestmark = pytest.mark.slow
@@ -29,19 +30,17 @@ def site():
 
 
 def crawl_cmd(tmp: Path, base_url: str, **kwargs) -> list[str]:
-    return build_command(
-        tmp / "crawl",
+    settings = FetchSettings(
         base_url=base_url,
-        repos=[f"{OWNER}/{REPO}"],
-        httpcache_dir=tmp / "httpcache",
-        jobdir=tmp / "crawl" / "job",
+        httpcache_dir=str(tmp / "httpcache"),
         autothrottle=kwargs.pop("autothrottle", False),
         download_delay=kwargs.pop("download_delay", 0),
-        concurrency_per_domain=kwargs.pop("concurrency_per_domain", 8),
+        concurrency=kwargs.pop("concurrency", 8),
         retries=2,
         timeout_s=10,
         **kwargs,
     )
+    return build_command(tmp / "crawl", [f"{OWNER}/{REPO}"], settings)
 
 
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
@@ -109,7 +108,7 @@ def test_interrupted_crawl_resumes_without_refetching(site, tmp_path):
     # flight finish, so the crawl is cut short whatever the machine's load.
     for route in wiki.routes.values():
         route.delay = max(route.delay, 0.6)
-    cmd = crawl_cmd(tmp_path, wiki.base_url, concurrency_per_domain=1)
+    cmd = crawl_cmd(tmp_path, wiki.base_url, concurrency=1)
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     items_file = tmp_path / "crawl" / "items.jsonl"
     deadline = time.monotonic() + 60

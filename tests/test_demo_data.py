@@ -69,8 +69,9 @@ def test_demo_data_stage_offline(tmp_path):
     assert distill["cache_hits"] > 0 and distill["api_calls"] == 0, distill
     assert distill["offline_misses"] == 0 and distill["failed"] == 0, distill
     assert "offline" in out.lower()
-    # DeepWiki: crawled over HTTP from the demo site, robots.txt obeyed.
+    # DeepWiki: the whole wiki from one page's flight payload, over HTTP from the demo site.
     assert stats["deepwiki"]["pages_parsed"] == 6, stats["deepwiki"]
+    assert stats["deepwiki"]["wikis_from_flight"] == 1 and stats["deepwiki"]["requests"] == 1
 
     kept = Counter()
     for split in ("train", "validation", "test"):

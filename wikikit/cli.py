@@ -180,6 +180,26 @@ def mermaid_check(files: tuple[str, ...]) -> None:
     sys.exit(check_files(list(files)))
 
 
+@cli.group()
+def deepwiki() -> None:
+    """DeepWiki pages: what a crawl would get from them."""
+
+
+@deepwiki.command("parse")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document for a machine.")
+@click.option("--max-mb", default=64, show_default=True, help="Largest file read, in MiB.")
+@handle_errors
+def deepwiki_parse(files: tuple[str, ...], as_json: bool, max_mb: int) -> None:
+    """Per page of saved FILES (HTML, flight stream, MCP text): id, title, sections, Mermaid
+    blocks, references, source files. Exit 1 if a file gives no page."""
+    from wikikit.deepwiki.saved import parse_files
+
+    out, code = parse_files(list(files), as_json, max_mb)
+    click.echo(out)
+    sys.exit(code)
+
+
 @cli.command("make-tiny-model")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--layers", default=2, show_default=True, help="Hidden layers.")

@@ -107,6 +107,7 @@ def _fit_token_limit(
 
 
 def plan(ctx: StageContext) -> list[str]:
+    from wikikit.data import holdout as held
     from wikikit.data.mix import largest_remainder
     from wikikit.data.sources import SourceContext
 
@@ -129,6 +130,8 @@ def plan(ctx: StageContext) -> list[str]:
         f"data: split {sp['train']}/{sp['validation']}/{sp['test']} stratified on {sp.get('stratify') or []}"
         + (f", grouped by {sp['group_by']}" if sp.get("group_by") else "")
     )
+    holdout = held.recipe_holdout(ctx.recipe)
+    lines += [f"data: {line}" for line in held.plan_lines(holdout, s["sources"])]
     # Source-specific estimates (e.g. the teacher's request count and cost) before anything is spent.
     for name, cfg in s["sources"].items():
         plan_lines = _source_plan_lines(cfg.get("kind"))
@@ -139,6 +142,7 @@ def plan(ctx: StageContext) -> list[str]:
                 seed=int(ctx.recipe.data.get("seed", 0)),
                 dry_run=True,
                 key_path=("data", "sources", name),
+                holdout=holdout,
             )
             lines += [f"data: {name}: {line}" for line in plan_lines(name, cfg, sctx)]
     return lines
@@ -174,11 +178,14 @@ def collect(
     ctx: StageContext, s: dict[str, Any], filters: list[Any]
 ) -> tuple[list[tuple[str, Example]], dict[str, Any]]:
     """Stream every source through the filters; (source name, kept example) in stream order."""
+    from wikikit.data import holdout as held
     from wikikit.data.filters import reason_key
     from wikikit.data.sources import SourceContext, load_generator
 
     recipe = ctx.recipe
     seed = int(recipe.data.get("seed", 0))
+    holdout = held.recipe_holdout(recipe)
+    held_dropped: Counter = Counter()
     owner = _bucket_of_sources(s["mix"])
     stats: dict[str, Counter] = defaultdict(Counter)
     artifacts: dict[str, Any] = {}
@@ -198,6 +205,7 @@ def collect(
             stats=stats,
             artifacts=artifacts,
             key_path=("data", "sources", name),
+            holdout=holdout,
         )
         stream = generate(name, cfg, sctx)
         if cfg.get("max_examples"):
@@ -207,6 +215,10 @@ def collect(
             if counts["generated"] == 0:
                 validate_example(ex, name)
             counts["generated"] += 1
+            if holdout.matches(ex.repo):  # held out of every source, in every naming
+                counts["held_out"] += 1
+                held_dropped[name] += 1
+                continue
             if ex.id in ids_seen:  # the same id twice is the same example twice
                 counts["duplicate_id"] += 1
                 continue
@@ -236,6 +248,7 @@ def collect(
         "sources": {n: dict(sorted(c.items())) for n, c in per_source.items()},
         "source_stats": {n: dict(sorted(c.items())) for n, c in sorted(stats.items())},
         "filters": filter_report,
+        "holdout": held.report(holdout, held_dropped, stats),
         "artifacts": artifacts,
     }
     return kept, report

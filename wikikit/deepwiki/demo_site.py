@@ -1,9 +1,12 @@
 """A tiny DeepWiki-like site on 127.0.0.1 for the offline demo: `demo/deepwiki-site` over HTTP.
 
 The folder holds `robots.txt` and DeepWiki markdown pages at `OWNER/REPO/<n>-<slug>.md`; this
-server answers as DeepWiki does: `/OWNER/REPO/<n>-<slug>` is that page rendered as HTML with a
-nav linking every page of the repo, `/OWNER/REPO` shows the repo's first page. So the demo's
-deepwiki source runs the real scrapy crawl (robots.txt, link following, HTTP cache) offline.
+server answers as deepwiki.com does: `/OWNER/REPO/<n>-<slug>` is that page rendered as HTML with a
+nav linking every page of the repo and, in Next.js push scripts, the flight payload holding every
+page the nav lists (wikikit.deepwiki.flight); `/OWNER/REPO` shows the repo's first page. So the
+demo's deepwiki source runs the real scrapy crawl (robots.txt, HTTP cache) offline and gets the
+whole wiki from one request. A page robots.txt disallows (`99-drafts`) is linked
+but in no payload: the wiki is what the site publishes.
 
     python -m wikikit.deepwiki.demo_site --port 8765                    # serve until killed
     python -m wikikit.deepwiki.demo_site --port 8765 -- wikikit run recipes/demo.yaml
@@ -23,7 +26,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.robotparser import RobotFileParser
 
+from wikikit.deepwiki.flight import FlightPage, encode_html, encode_stream
 from wikikit.paths import DEMO_DIR
 
 DEFAULT_ROOT = DEMO_DIR / "deepwiki-site"
@@ -41,16 +46,34 @@ def page_files(repo_dir: Path) -> list[Path]:
     return sorted(pages, key=order)
 
 
-def render_page(markdown: str, title: str, nav: list[tuple[str, str]]) -> str:
+def render_page(markdown: str, title: str, nav: list[tuple[str, str]], payload: str = "") -> str:
     from markdown_it import MarkdownIt  # rich's markdown parser, already installed with rich
 
     body = MarkdownIt("commonmark", {"html": True}).enable("table").render(markdown)
     links = "".join(f'<li><a href="{href}">{html.escape(text)}</a></li>' for href, text in nav)
-    return (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        f"</head><body><header><a href='/'>DeepWiki (demo)</a></header><nav><ul>{links}</ul>"
-        f"</nav><article>{body}</article></body></html>"
+    page = (
+        f"<header><a href='/'>DeepWiki (demo)</a></header><nav><ul>{links}</ul>"
+        f"</nav><article>{body}</article>"
     )
+    if payload:
+        return encode_html(payload, page).replace("<head></head>", _head(title), 1)
+    return f"<!DOCTYPE html><html>{_head(title)}<body>{page}</body></html>"
+
+
+def _head(title: str) -> str:
+    return f"<head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+
+
+def wiki_payload(repo: str, pages: list[Path]) -> str:
+    """The flight stream of the wiki: each page's markdown without its slug and `# Page:` lines."""
+    entries = []
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        m = re.search(r"^# Page:\s*(.+)$", text, re.M)
+        title = m.group(1).strip() if m else path.stem
+        body = text[m.end() :].lstrip("\n") if m else text
+        entries.append(FlightPage(PAGE_FILE.match(path.name).group(1), title, body))
+    return encode_stream(repo, entries, None, None)
 
 
 class SiteHandler(BaseHTTPRequestHandler):
@@ -88,7 +111,15 @@ class SiteHandler(BaseHTTPRequestHandler):
         ]
         markdown = page.read_text(encoding="utf-8")
         title = markdown.split("\n", 1)[0].strip()
-        return 200, "text/html; charset=utf-8", render_page(markdown, title, nav).encode()
+        published = [p for p in pages if self.robots().can_fetch("*", f"{prefix}/{p.stem}")]
+        payload = wiki_payload(f"{parts[0]}/{parts[1]}", published)
+        return 200, "text/html; charset=utf-8", render_page(markdown, title, nav, payload).encode()
+
+    def robots(self) -> RobotFileParser:
+        parser = RobotFileParser()
+        robots = self.root / "robots.txt"
+        parser.parse(robots.read_text(encoding="utf-8").splitlines() if robots.is_file() else [])
+        return parser
 
     def log_message(self, *args) -> None:  # quiet: the crawl has its own log
         pass

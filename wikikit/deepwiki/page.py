@@ -60,6 +60,9 @@ class Page:
     intro: list[Block]  # blocks before the first heading (rare: the slug line is not kept)
     sections: list[Section] = field(default_factory=list)
     url: str | None = None
+    id: str | None = None  # the wiki's page id (`2.1`), when the transport gives one
+    source_markdown: str = ""  # the markdown this page was parsed from, unchanged
+    missing_diagrams: int = 0  # diagrams the source did not carry (HTML drawn client-side)
 
     @property
     def blocks(self) -> list[Block]:
@@ -144,5 +147,21 @@ def parse_page(markdown: str, url: str | None = None) -> Page:
         h1 = next((s.heading for s in sections if s.level == 1), None)
         title = h1 or (slug.split("-", 1)[1] if slug else "")
     return Page(
-        title=title, slug=slug, source_files=source_files, intro=intro, sections=sections, url=url
+        title=title,
+        slug=slug,
+        source_files=source_files,
+        intro=intro,
+        sections=sections,
+        url=url,
+        source_markdown=markdown,
     )
+
+
+def wiki_page(page_id: str | None, title: str, markdown: str, url: str | None = None) -> Page:
+    """A page the wiki names (`2.1`, `Core Components`): parsed, with the wiki's id and title."""
+    page = parse_page(markdown, url=url)
+    page.id = page_id or None
+    page.title = title or page.title
+    if page.slug is None and page_id and re.fullmatch(r"\d+(?:\.\d+)*", page_id):
+        page.slug = f"{page_id}-{page.title}"
+    return page

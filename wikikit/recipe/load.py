@@ -312,6 +312,13 @@ def _schema_problems(data: dict, locs: dict[Path_, Loc], problems: _Problems) ->
         _report_schema_error(err, locs, problems)
 
 
+# Keys that moved: the error says where they went.
+MOVED_KEYS = {
+    "holdout": "held-out repositories are named once, in data.holdout, for every source "
+    "and the eval stage: move the names there",
+}
+
+
 def _report_schema_error(err: jsonschema.ValidationError, locs: dict, problems: _Problems) -> None:
     path = tuple(err.absolute_path)
     if err.validator == "additionalProperties" and isinstance(err.instance, dict):
@@ -320,6 +327,8 @@ def _report_schema_error(err: jsonschema.ValidationError, locs: dict, problems: 
             if key not in allowed:
                 hint = difflib.get_close_matches(str(key), allowed, n=1)
                 extra = f" (did you mean '{hint[0]}'?)" if hint else ""
+                if key in MOVED_KEYS and path[:2] == ("data", "sources"):
+                    extra = f" ({MOVED_KEYS[key]})"
                 problems.add(
                     _loc_for(locs, path + (key,)), path + (key,), f"unknown key '{key}'{extra}"
                 )

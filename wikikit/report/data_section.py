@@ -46,6 +46,7 @@ def section_data(view: RunView) -> Raw:
         ("Lengths (tokens) per split", data_lengths),
         ("Languages and categories", data_breakdowns),
         ("Dedup and decontamination", data_dedup),
+        ("Held out, and the DeepWiki crawl", data_holdout),
     ):
         out.append(f"<h3>{esc(title)}</h3>")
         out.append(guarded(lambda part=part: part(view, q)))
@@ -106,14 +107,26 @@ def data_mix(view: RunView, q: dict[str, Any]) -> Raw:
             chart(lambda: grouped_bars(names, series, "Examples per source"), "examples per source")
         )
         rows = [
-            [n, *[s[i] for s in series.values()], sources[n].get("duplicate_id", 0)]
+            [
+                n,
+                *[s[i] for s in series.values()],
+                sources[n].get("held_out", 0),
+                sources[n].get("duplicate_id", 0),
+            ]
             for i, n in enumerate(names)
         ]
         out.append(
             table(
-                ["source", "generated", "passed filters", "in the dataset", "duplicate ids"],
+                [
+                    "source",
+                    "generated",
+                    "passed filters",
+                    "in the dataset",
+                    "held out",
+                    "duplicate ids",
+                ],
                 rows,
-                numeric=(1, 2, 3, 4),
+                numeric=(1, 2, 3, 4, 5),
             )
         )
     stats = q.get("source_stats")
@@ -358,4 +371,57 @@ def data_dedup(view: RunView, q: dict[str, Any]) -> Raw:
             )
         else:
             out.append(note("Decontamination is off (data.decontaminate.enabled: false)."))
+    return Raw("".join(out))
+
+
+MAX_CRAWL_ROWS = 50
+
+
+def data_holdout(view: RunView, q: dict[str, Any]) -> Raw:
+    """data.holdout (what each source dropped or skipped) and each DeepWiki source's crawl."""
+    out = []
+    held = q.get("holdout") if isinstance(q.get("holdout"), dict) else {}
+    if held.get("repos"):
+        out.append(note("held out of every source: " + ", ".join(map(str, held["repos"]))))
+        dropped = held.get("examples_dropped") or {}
+        skipped = held.get("repos_skipped") or {}
+        rows = [
+            [n, dropped.get(n, 0), skipped.get(n, 0)] for n in sorted(set(dropped) | set(skipped))
+        ]
+        out.append(table(["source", "examples dropped", "repos skipped"], rows, numeric=(1, 2)))
+    else:
+        out.append(note("no data.holdout: nothing held out", "empty"))
+    folder = view.run_dir / "data" / "deepwiki"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        crawl = view.json(f"data/deepwiki/{path.name}")
+        if not isinstance(crawl, dict):
+            continue
+        summary = crawl.get("summary") or {}
+        repos = [r for r in crawl.get("repos") or [] if isinstance(r, dict)]
+        out.append(f"<h4>DeepWiki source {esc(path.stem)}</h4>")
+        n = summary.get("repos") or 0
+        out.append(
+            cards(
+                [
+                    ("repositories", n),
+                    *[(str(k), v) for k, v in (summary.get("by_status") or {}).items()],
+                    ("held out", summary.get("held_out")),
+                    ("pages", summary.get("pages")),
+                    ("requests", summary.get("requests")),
+                    ("requests / repo", round(summary.get("requests", 0) / n, 2) if n else None),
+                ]
+            )
+        )
+        if summary.get("stopped"):
+            out.append(note(f"stopped early: {summary['stopped']}", "error"))
+        unusual = [r for r in repos if r.get("status") != "fetched"]
+        rows = [
+            [r.get("repo"), r.get("status"), r.get("reason", "")] for r in unusual[:MAX_CRAWL_ROWS]
+        ]
+        if rows:
+            out.append(table(["repository", "status", "reason"], rows))
+        if len(unusual) > MAX_CRAWL_ROWS:
+            out.append(
+                note(f"... and {len(unusual) - MAX_CRAWL_ROWS} more in data/deepwiki/{path.name}")
+            )
     return Raw("".join(out))

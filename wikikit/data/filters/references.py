@@ -58,6 +58,7 @@ class RepoIndex:
         self.recipe = recipe
         self.cache_dir = Path(cache_dir)
         self._repos: dict[str, Any] | None = None
+        self._pins: dict[str, Any | None] = {}
         self.errors: list[str] = []
 
     def _open_all(self) -> dict[str, Any]:
@@ -75,7 +76,7 @@ class RepoIndex:
             )
             specs = cfg.get("repos") or []
             if cfg.get("kind") == "deepwiki":
-                continue  # "owner/repo" names of a wiki site, not checkouts
+                continue  # wiki names, not checkouts: its pinned clones are found by `_pinned`
             # codewikibench maps a dataset repo_name to its checkout: {repo_name: spec}.
             pairs = list(specs.items()) if isinstance(specs, dict) else list(enumerate(specs))
             for i, spec in pairs:
@@ -98,8 +99,25 @@ class RepoIndex:
         if repo_id in self._repos:
             return self._repos[repo_id]
         name, _, commit = repo_id.partition("@")
-        # A checkout at another commit cannot vouch for this example's lines (git history).
-        return None if commit else self._repos.get(name)
+        if commit:
+            # A checkout at another commit cannot vouch for this example's lines (git history);
+            # a wiki's repository pinned at the wiki's commit can.
+            if repo_id not in self._pins:
+                self._pins[repo_id] = self._pinned(repo_id)
+            return self._pins[repo_id]
+        return self._repos.get(name)
+
+    def _pinned(self, repo_id: str) -> Any | None:
+        """A deepwiki source's checkout of a wiki's repository at the wiki's commit."""
+        from wikikit.data.sources.deepwiki import pinned_repo
+
+        sources = (getattr(self.recipe, "data", {}) or {}).get("data", {}).get("sources", {}) or {}
+        for name, cfg in sources.items():
+            if (cfg or {}).get("kind") == "deepwiki":
+                repo = pinned_repo(name, cfg, self.cache_dir, repo_id)
+                if repo is not None:
+                    return repo
+        return None
 
     def add(self, repo: Any) -> None:
         """Register an already open repository (tests, or sources that opened one)."""

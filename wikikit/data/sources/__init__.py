@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wikikit.code.holdout import Holdout
 from wikikit.errors import StageNotImplemented
 
 if TYPE_CHECKING:
@@ -47,6 +48,9 @@ class SourceContext:
     artifacts: dict[str, Any] = field(default_factory=dict)
     # Key path of the source's config in the recipe, e.g. ("data", "sources", "trace").
     key_path: tuple = ()
+    # The recipe's `data.holdout`: a source skips work for these repos (no crawl, no clone);
+    # the data stage drops any example whose `repo` they match.
+    holdout: Holdout = field(default_factory=Holdout)
 
 
 Generator = Callable[[str, dict, SourceContext], Iterable["Example"]]

@@ -33,11 +33,28 @@ def add_repo_stats(stats: Any, repo: Repo) -> None:
     stats["repo_files"] += repo.stats.get("files", 0)
 
 
+def is_held_out(spec: Any, ctx: Any, repo: Repo | None = None) -> bool:
+    """True when `data.holdout` names this repository (its spec, or once open, its name)."""
+    from wikikit.data.holdout import held_out_spec
+
+    holdout = getattr(ctx, "holdout", None)
+    if not holdout:
+        return False
+    return bool(held_out_spec(spec, holdout)) or (repo is not None and holdout.matches(repo.name))
+
+
 def iter_source_repos(name: str, config: dict, ctx: Any, max_file_bytes: int) -> Iterator[Repo]:
-    """Each repository of the source in order; its skip counts land in ctx.stats[name] after use."""
+    """Each repository of the source in order, held-out ones skipped (never cloned when the
+    spec names them); its skip counts land in ctx.stats[name] after use."""
     stats = ctx.stats[name]
     for i, spec in enumerate(config.get("repos") or []):
+        if is_held_out(spec, ctx):
+            stats["holdout_repos"] += 1
+            continue
         repo = open_source_repo(spec, i, ctx, max_file_bytes)
+        if is_held_out(spec, ctx, repo):
+            stats["holdout_repos"] += 1
+            continue
         try:
             yield repo
         finally:

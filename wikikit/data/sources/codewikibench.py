@@ -7,8 +7,8 @@ and `rubrics` (the judge's requirement tree). Each architecture / component / da
 becomes one example: the user asks for that section of the repo's wiki, giving the relevant
 code when the recipe maps the repo to a checkout (`repos:`) and the page outline otherwise; the
 assistant answers with the section. Rubrics never become training data: they are kept as
-`rubrics/<repo_name>.json` for the eval stage, including those of `holdout` repos, which
-produce no examples at all.
+`rubrics/<repo_name>.json` for the eval stage, including those of held-out repos
+(`data.holdout`), which produce no examples at all.
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ DOTTED_MODULE = re.compile(r"`((?:[A-Za-z_]\w*\.){1,8}[A-Za-z_]\w*)`")
 def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[Example]:
     where = ".".join(map(str, ctx.key_path)) or f"data.sources.{name}"
     stats = ctx.stats[name]
-    holdout = {h.lower() for h in config.get("holdout") or []}
     wanted = set(config.get("categories") or DEFAULT_CATEGORIES)
     limit = config.get("max_examples")
     if ctx.dry_run:
@@ -67,7 +66,7 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
         )
         if rubrics is not None:
             ctx.artifacts[f"rubrics/{safe_name(repo_name)}.json"] = rubrics
-        if repo_name.lower() in holdout:
+        if ctx.holdout.matches(repo_name):
             stats["holdout_repos"] += 1
             continue
         commit = str(row.get("commit_id") or "") or None

@@ -1,10 +1,14 @@
-"""`kind: deepwiki`: crawl DeepWiki pages with scrapy, parse them, cut them into examples.
+"""`kind: deepwiki`: DeepWiki wikis (site or MCP server), pinned to their commit, cut into examples.
 
-The crawl runs as a child process (see wikikit.deepwiki.spider for why); its HTTP cache, JOBDIR
-and fetched pages live under the data stage's cache, so a re-run downloads nothing it already
-has and an interrupted crawl resumes. Each chunk of a page becomes one example: the user asks
-for that section of the page, naming the page's relevant source files and the section's
-outline; the assistant answers with the section itself, its refs and diagrams included.
+The repositories come from `repos:` and `repos_file:` (one OWNER/REPO a line); held-out ones
+(`data.holdout`) are never fetched. wikikit.deepwiki.fetch fetches the rest into the data
+stage's cache, resumably (one request per repo from the site's flight payload, or two MCP tool
+calls); `checkout: true` clones each repository at the wiki's commit so the reference filter
+checks every `file:line` against the code the wiki was written for. Each chunk of a page becomes
+one example: the user asks for that section of the page, naming the page's relevant source files
+and the section's outline; the assistant answers with the section, its refs and diagrams
+included. The crawl's outcome per repository (fetched, no wiki, failed with its reason) goes to
+`deepwiki/<source>.json` beside the data and its counts to quality.json.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from wikikit import console
+from wikikit.code.repo import is_git_url
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.wiki_sections import (
     categorize,
@@ -33,108 +37,259 @@ from wikikit.deepwiki.chunking import (
     chunk_by_tokens,
     chunk_page,
 )
-from wikikit.deepwiki.html import html_to_markdown
-from wikikit.deepwiki.page import Page, parse_page
-from wikikit.deepwiki.spider import build_command, read_items
-from wikikit.errors import WikikitError
+from wikikit.deepwiki.fetch import CrawlResult, crawl_wikis
+from wikikit.deepwiki.page import Page
+from wikikit.deepwiki.pin import DEFAULT_GIT_URL, checkout, git_url
+from wikikit.deepwiki.settings import MCP_URL, SITE_URL, FetchSettings
+from wikikit.deepwiki.store import FETCHED, CrawlStore, repo_key
+from wikikit.deepwiki.wiki import Wiki
+from wikikit.errors import InputError, WikikitError
 from wikikit.example import Example, Message, example_id
 
-DEFAULT_BASE_URL = "https://deepwiki.com"
+DEFAULT_BASE_URL = SITE_URL
 MAX_LISTED_FILES = 30
+REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+MAX_REPOS_FILE_BYTES = 4 * 2**20
+MAX_REPOS = 100_000
 
 
 def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[Example]:
     where = ".".join(map(str, ctx.key_path)) or f"data.sources.{name}"
     chunking = config.get("chunking") or {}
     check_chunking(chunking, f"{where}.chunking")
-    repos = list(config["repos"])
-    base_url = str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-    crawl_dir = crawl_dir_for(ctx.cache_dir, name, base_url)
     stats = ctx.stats[name]
+    repos, held = wanted_repos(config, ctx, where)
+    stats["holdout_repos"] += len(held)
+    settings = fetch_settings(config)
     if ctx.dry_run:
-        console.info(f"{name}: would crawl {', '.join(repos)} from {base_url}")
+        for line in plan_lines(name, config, ctx):
+            console.info(f"{name}: {line}")
         return
+    work_dir = crawl_dir_for(ctx.cache_dir, name, settings)
     if config.get("crawl", True):
-        run_crawl(config, repos, base_url, crawl_dir, ctx.cache_dir)
-    pages = load_pages(crawl_dir, repos, stats)
+        result = crawl_wikis(repos, settings, work_dir)
+    else:  # only what an earlier run stored
+        store = CrawlStore(work_dir)
+        result = CrawlResult(repos=repos, store=store, statuses=store.statuses())
+    report_crawl(name, result, held, ctx)
+    if result.stopped:
+        raise WikikitError(f"{where}: the crawl stopped early ({result.stopped})")
+    template = str(config.get("git_url") or DEFAULT_GIT_URL)
     limit = config.get("max_examples")
-    for n, example in enumerate(examples_from_pages(pages, chunking, ctx.seed), start=1):
-        stats["examples"] += 1
-        yield example
-        if limit and n >= limit:
-            return
+    budget = {"pages": config.get("max_pages")}  # pages left over all repos (None: no limit)
+    produced = 0
+    try:
+        for wiki in result.wikis():  # one at a time: hundreds of wikis never all in memory
+            if config.get("checkout"):
+                pin_wiki(wiki, result, ctx, template, stats)
+            count_wiki(wiki, stats)
+            pages = pages_of(wiki, config, budget, stats)
+            for example in examples_from_pages(pages, chunking, ctx.seed):
+                stats["examples"] += 1
+                produced += 1
+                yield example
+                if limit and produced >= limit:
+                    return
+    finally:
+        # Again with the checkouts made meanwhile (also when the stage stops reading early).
+        ctx.artifacts[f"deepwiki/{name}.json"] = crawl_artifact(result, held)
 
 
-def crawl_dir_for(cache_dir: Path, name: str, base_url: str) -> Path:
-    site = hashlib.sha256(base_url.encode()).hexdigest()[:8]
-    return Path(cache_dir) / "deepwiki" / f"{name}-{site}"
-
-
-def run_crawl(
-    config: dict[str, Any], repos: list[str], base_url: str, crawl_dir: Path, cache_dir: Path
-) -> None:
-    crawl_dir.mkdir(parents=True, exist_ok=True)
-    cmd = build_command(
-        crawl_dir,
-        base_url=base_url,
-        repos=repos,
-        httpcache_dir=Path(cache_dir) / "deepwiki" / "httpcache",
-        jobdir=crawl_dir / "job",
-        max_pages=config.get("max_pages"),
-        max_pages_per_repo=config.get("max_pages_per_repo"),
-        obey_robots=config.get("obey_robots", True),
-        autothrottle=config.get("autothrottle", True),
-        concurrency_per_domain=int(config.get("concurrency_per_domain", 4)),
+def fetch_settings(config: dict[str, Any]) -> FetchSettings:
+    return FetchSettings(
+        transport=str(config.get("transport", "site")),
+        base_url=str(config.get("base_url") or DEFAULT_BASE_URL).rstrip("/"),
+        mcp_url=str(config.get("mcp_url") or MCP_URL),
+        rsc=bool(config.get("rsc", False)),
+        obey_robots=bool(config.get("obey_robots", True)),
+        autothrottle=bool(config.get("autothrottle", True)),
+        concurrency=int(config.get("concurrency_per_domain", 4)),
         download_delay=float(config.get("download_delay", 0.5)),
         timeout_s=float(config.get("timeout_s", 30)),
         retries=int(config.get("retries", 3)),
+        retry_after_max_s=float(config.get("retry_after_max_s", 300)),
+        max_payload_mb=int(config.get("max_payload_mb", 64)),
+        max_pages=config.get("max_pages"),
+        max_pages_per_repo=config.get("max_pages_per_repo"),
     )
-    console.info(f"deepwiki: crawling {', '.join(repos)} from {base_url}")
-    log_path = crawl_dir / "crawl.log"
-    with log_path.open("ab") as log:
-        proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False)
-    if proc.returncode != 0:
-        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
-        raise WikikitError(
-            f"deepwiki crawl failed (exit {proc.returncode}): {' '.join(tail)} (log: {log_path})"
-        )
 
 
-def load_pages(crawl_dir: Path, repos: list[str], stats) -> list[tuple[str, Page]]:
-    """Parsed pages of the listed repos, in wiki order; duplicates (the repo root) dropped."""
-    wanted = {r.lower(): r for r in repos}
-    seen_bodies: set[str] = set()
-    out: list[tuple[str, Page]] = []
-    for url, item in sorted(read_items(crawl_dir).items()):
-        repo = wanted.get(str(item.get("repo", "")).lower())
-        if repo is None:
+def wanted_repos(
+    config: dict[str, Any], ctx: SourceContext, where: str
+) -> tuple[list[str], list[str]]:
+    """(repos to fetch, held-out repos) from `repos` and `repos_file`, deduplicated in order."""
+    names = [str(r) for r in config.get("repos") or []]
+    if config.get("repos_file"):
+        names += read_repos_file(config["repos_file"], ctx, f"{where}.repos_file")
+    if not names:
+        raise InputError(f"{where}: give `repos` or `repos_file` (OWNER/REPO names)")
+    unique: dict[str, str] = {}
+    for n in names:
+        unique.setdefault(repo_key(n), n)
+    holdout = ctx.holdout
+    keep = [r for r in unique.values() if not holdout.matches(r)]
+    held = [r for r in unique.values() if holdout.matches(r)]
+    return keep, held
+
+
+def read_repos_file(value: str, ctx: SourceContext, where: str) -> list[str]:
+    """OWNER/REPO per line; blank lines and `#` comments skipped; every bad line reported."""
+    recipe = getattr(ctx, "recipe", None)
+    path = (
+        recipe.resolve_path(value, (*ctx.key_path, "repos_file"))
+        if recipe is not None
+        else Path(value)
+    )
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{where}: not found: {value}")
+    if path.stat().st_size > MAX_REPOS_FILE_BYTES:
+        raise InputError(f"{where}: {value} is over {MAX_REPOS_FILE_BYTES // 2**20} MiB")
+    out, problems = [], []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    for n, line in enumerate(text.splitlines(), start=1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
             continue
-        if int(item.get("status", 0)) != 200 or not item.get("body"):
-            stats["pages_not_ok"] += 1
+        if not REPO_NAME.match(name):
+            problems.append(f"{path}:{n}: not an OWNER/REPO name: {name[:80]!r}")
             continue
-        body = item["body"]
-        markdown = html_to_markdown(body) if "html" in item.get("content_type", "") else body
-        digest = hashlib.sha256(markdown.encode()).hexdigest()
-        if digest in seen_bodies:
-            stats["pages_duplicate"] += 1
-            continue
-        seen_bodies.add(digest)
-        page = parse_page(markdown, url=url)
-        if not page.sections:
-            stats["pages_without_sections"] += 1
-            continue
-        stats["pages_parsed"] += 1
-        out.append((repo, page))
-    out.sort(key=lambda rp: (rp[0], page_order(rp[1]), rp[1].url or ""))
+        out.append(name)
+    if problems:
+        raise InputError(problems[0], problems[:20])
+    if len(out) > MAX_REPOS:
+        raise InputError(f"{where}: {len(out)} repositories, more than {MAX_REPOS}")
     return out
 
 
-def page_order(page: Page) -> tuple[int, ...]:
-    """`3.1-Agent Controller` sorts after `3-Agent System` and before `4-...`; unnumbered last."""
-    m = re.match(r"^(\d+(?:\.\d+)*)-", page.slug or "")
-    if not m:
-        m = re.search(r"/(\d+(?:\.\d+)*)-[^/]*$", page.url or "")
-    return tuple(int(x) for x in m.group(1).split(".")) if m else (10**9,)
+def crawl_dir_for(cache_dir: Path, name: str, settings: FetchSettings) -> Path:
+    site = settings.base_url if settings.transport == "site" else settings.mcp_url
+    key = hashlib.sha256(f"{settings.transport}\n{site}".encode()).hexdigest()[:8]
+    return Path(cache_dir) / "deepwiki" / f"{name}-{key}"
+
+
+def pin_wiki(wiki: Wiki, result: CrawlResult, ctx: SourceContext, template: str, stats) -> None:
+    """Clone the wiki's repository at its commit (once); the wiki's commit becomes the clone's HEAD."""
+    entry = result.status_of(wiki.repo) or {}
+    pinned = entry.get("checkout") or {}
+    if pinned.get("root") and Path(pinned["root"]).is_dir() and pinned.get("commit") == wiki.commit:
+        wiki.commit = pinned.get("head") or wiki.commit
+        stats["repos_checked_out"] += 1
+        return
+    if not wiki.commit:
+        stats["repos_without_commit"] += 1
+        return
+    url = git_url(template, wiki.repo)
+    recipe = getattr(ctx, "recipe", None)
+    if recipe is not None and not is_git_url(url):  # a local clone source: inside the roots
+        url = str(recipe.resolve_path(url, (*ctx.key_path, "git_url")))
+    try:
+        repo = checkout(wiki, ctx.cache_dir, url)
+    except WikikitError as exc:
+        stats["repos_checkout_failed"] += 1
+        console.warn(f"deepwiki: {wiki.repo} at {wiki.commit}: {str(exc).splitlines()[0]}")
+        return
+    stats["repos_checked_out"] += 1
+    record = {"root": str(repo.root), "head": repo.commit, "commit": wiki.commit}
+    fields = {k: v for k, v in entry.items() if k not in ("repo", "status", "at", "checkout")}
+    status = entry.get("status", FETCHED)
+    entry.update(result.store.record(wiki.repo, status, **fields, checkout=record))
+    wiki.commit = repo.commit or wiki.commit
+
+
+def pinned_repo(name: str, config: dict[str, Any], cache_dir: Path, repo_id: str) -> Any | None:
+    """The checkout this source made for `owner/name@commit` (for the reference filter), or None."""
+    from wikikit.code.repo import Repo
+
+    if not config.get("checkout") or "@" not in repo_id:
+        return None
+    repo, _, commit = repo_id.partition("@")
+    store = CrawlStore(crawl_dir_for(cache_dir, name, fetch_settings(config)))
+    pinned = (store.statuses().get(repo_key(repo)) or {}).get("checkout") or {}
+    root = pinned.get("root")
+    if not root or pinned.get("head") != commit or not Path(root).is_dir():
+        return None
+    return Repo(
+        Path(root), repo, commit, max_file_bytes=int(config.get("max_file_bytes", 1_000_000))
+    )
+
+
+def count_wiki(wiki: Wiki, stats) -> None:
+    stats[f"wikis_from_{wiki.transport}"] += 1
+    stats["missing_diagrams"] += wiki.missing_diagrams
+    for reason, n in wiki.dropped.items():  # what bounded parsing left out, by reason
+        stats[reason] += int(n)
+
+
+def report_crawl(name: str, result: CrawlResult, held: list[str], ctx: SourceContext) -> None:
+    """Counts in quality.json (source_stats) and each repo's outcome in deepwiki/<name>.json."""
+    stats = ctx.stats[name]
+    summary = result.summary()
+    for status, n in summary["by_status"].items():
+        stats[f"repos_{status}"] += n
+    stats["requests"] += summary["requests"]
+    ctx.artifacts[f"deepwiki/{name}.json"] = artifact = crawl_artifact(result, held)
+    console.info(
+        f"deepwiki: {name}: "
+        + ", ".join(f"{n} {s}" for s, n in summary["by_status"].items())
+        + (f", {len(held)} held out" if held else "")
+        + f"; {summary['requests']} requests"
+    )
+    for row in [r for r in artifact["repos"] if r["status"] == "failed"][:5]:
+        console.warn(f"deepwiki: {row['repo']} failed: {row.get('reason', '')}")
+
+
+def crawl_artifact(result: CrawlResult, held: list[str]) -> dict[str, Any]:
+    rows = []
+    for repo in result.repos:
+        entry = result.status_of(repo) or {"status": "pending"}
+        rows.append(
+            {
+                "repo": repo,
+                **{
+                    k: entry[k]
+                    for k in ("status", "reason", "transport", "pages", "requests", "commit")
+                    if entry.get(k) is not None
+                },
+                **({"checkout": entry["checkout"]["head"]} if entry.get("checkout") else {}),
+            }
+        )
+    rows += [{"repo": r, "status": "held_out"} for r in held]
+    return {"summary": {**result.summary(), "held_out": len(held)}, "repos": rows}
+
+
+def pages_of(wiki: Wiki, config: dict[str, Any], budget: dict, stats) -> list[tuple[str, Page]]:
+    """(Example.repo, page) in wiki order, within max_pages_per_repo and what max_pages leaves."""
+    per_repo = config.get("max_pages_per_repo")
+    repo_id = f"{wiki.repo}@{wiki.commit}" if wiki.commit else wiki.repo
+    pages = wiki.pages
+    if per_repo and len(pages) > per_repo:
+        stats["pages_over_limit"] += len(pages) - per_repo
+        pages = pages[:per_repo]
+    if budget["pages"] is not None:
+        kept = pages[: max(0, budget["pages"])]
+        stats["pages_over_limit"] += len(pages) - len(kept)
+        budget["pages"] -= len(kept)
+        pages = kept
+    stats["pages_parsed"] += len(pages)
+    return [(repo_id, p) for p in pages]
+
+
+def plan_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[str]:
+    where = ".".join(map(str, ctx.key_path)) or f"data.sources.{name}"
+    repos, held = wanted_repos(config, ctx, where)
+    s = fetch_settings(config)
+    if s.transport == "mcp":
+        how = f"over MCP from {s.mcp_url} (2 tool calls each)"
+    else:
+        how = f"from {s.base_url} (one request each: the flight payload holds every page)"
+    lines = [
+        f"would fetch {len(repos)} wikis {how}"
+        + (", each checked out at its commit" if config.get("checkout") else "")
+    ]
+    if held:
+        lines.append(f"held out (data.holdout), not fetched: {', '.join(held)}")
+    return lines
 
 
 def examples_from_pages(
@@ -192,10 +347,11 @@ def chunk_example(repo: str, pages: list[Page], chunk: Chunk, index: int, strate
     if language == "unknown":
         language = language_of_paths(files)
     text = chunk.text
+    name = repo.split("@", 1)[0]
     return Example(
         id=example_id("deepwiki", repo, [p.url for p in pages], strategy, index, text),
         messages=[
-            Message("user", section_request(repo, title, heading, "\n\n".join(context))),
+            Message("user", section_request(name, title, heading, "\n\n".join(context))),
             Message("assistant", text),
         ],
         source="deepwiki",
@@ -205,6 +361,7 @@ def chunk_example(repo: str, pages: list[Page], chunk: Chunk, index: int, strate
         refs=refs,
         meta={
             "urls": [p.url for p in pages],
+            "page_ids": [p.id for p in pages if p.id],
             "page_title": title,
             "heading": heading,
             "strategy": strategy,

@@ -59,8 +59,12 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
         raise InputError(
             f"{'.'.join(map(str, _key(ctx, 'repos')))}: a synthetic source needs repos"
         )
+    from wikikit.data.sources._repos import is_held_out
+
     repos, uncloned = [], []
     for i, spec in enumerate(specs):
+        if is_held_out(spec, ctx):  # data.holdout: no teacher call about it
+            continue
         kp = _key(ctx, "repos", i)
         base = ctx.recipe.resolve_path(".", kp)
         if isinstance(spec, dict) and spec.get("path"):
@@ -84,7 +88,9 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
             uncloned.append(url)
             continue
         label = ".".join(map(str, kp))
-        repos.append(open_repo(spec, base, cache, label=label))
+        repo = open_repo(spec, base, cache, label=label)
+        if not is_held_out(spec, ctx, repo):
+            repos.append(repo)
     return repos, uncloned
 
 

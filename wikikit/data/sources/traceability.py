@@ -25,7 +25,7 @@ from typing import Any
 from wikikit.code.refs import format_source_ref, parse_refs, verify_ref
 from wikikit.code.repo import Repo
 from wikikit.code.symbols import CONTAINER_KINDS, Symbol, extract_symbols
-from wikikit.data.sources._repos import add_repo_stats, open_source_repo
+from wikikit.data.sources._repos import add_repo_stats, is_held_out, open_source_repo
 from wikikit.example import Example, Message, Ref, example_id
 
 LANGUAGES = ("python", "typescript", "javascript", "go", "java", "rust", "c", "cpp", "csharp")
@@ -57,7 +57,13 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
     stats = ctx.stats[name]
     produced = 0
     for i, spec in enumerate(config.get("repos") or []):
+        if is_held_out(spec, ctx):
+            stats["holdout_repos"] += 1
+            continue
         repo = open_source_repo(spec, i, ctx, max_file_bytes)
+        if is_held_out(spec, ctx, repo):
+            stats["holdout_repos"] += 1
+            continue
         builder = _Builder(repo, ctx.seed, stats)
         try:
             for ex in builder.examples(languages, tasks, per_file):
