@@ -2,10 +2,11 @@
 
 - `TeacherAnswerer`: a wikikit teacher (wikikit.teachers: cache, budget, retries) answers the
   exact system and user prompt the client sent. It answers from the teacher's response cache
-  and *defers* what the cache lacks; `settle()` then asks the teacher for all deferred prompts
-  at once (`Teacher.complete_many`, concurrent, budgeted) and the caller runs the client again,
-  which now finds every answer in the cache. A pass can thus always be re-run with answers
-  taken from a store, and a batch API can answer a pass's prompts in one go.
+  and *defers* what the cache lacks; `TeacherBatch.settle()` then asks the teacher for every
+  deferred prompt of every repository at once (`Teacher.complete_many`: concurrent, budgeted,
+  retried) and the caller runs the clients again, which now find those answers in the cache.
+  A pass can thus always be re-run with answers taken from a store, and a batch API (Message
+  Batches) can answer a pass's prompts in one go by standing behind `settle()`.
 - `ReplayAnswerer`: a reference wiki answers (wikikit.semanticwiki.convert): the plan call gets
   the wiki's page list, each page call that page in local-mode conventions; calls the wiki has
   no answer for (the index, pages the client adds itself) are declined with an empty answer.
@@ -25,7 +26,7 @@ from typing import Any
 from wikikit.deepwiki.wiki import Wiki
 from wikikit.semanticwiki import convert
 from wikikit.semanticwiki.endpoint import Answer, ChatRequest
-from wikikit.semanticwiki.protocol import parse_page_prompt, parse_plan_prompt
+from wikikit.semanticwiki.protocol import CALLS, parse_page_prompt, parse_plan_prompt
 from wikikit.teachers import OfflineMiss, Teacher, TeacherError, TeacherRequest, TeacherResponse
 
 
@@ -35,8 +36,9 @@ def prompt_key(request: ChatRequest) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-class TeacherAnswerer:
-    name = "teacher"
+class TeacherBatch:
+    """One teacher shared by every client run of a source: cache lookups, deferred prompts,
+    and `settle()`, which answers all deferred prompts in one `complete_many`."""
 
     def __init__(self, lookup: Teacher, live: Teacher | None):
         """`lookup` is an offline teacher on the cache; `live` the same teacher, sending (None
@@ -44,37 +46,31 @@ class TeacherAnswerer:
         self.lookup = lookup
         self.live = live
         self.pending: dict[str, TeacherRequest] = {}
-        self.failed: dict[str, str] = {}  # request key -> why the teacher gave no answer
+        self.failed: dict[str, str] = {}  # prompt key -> why the teacher gave no answer
         self.failures: Counter = Counter()
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # a teacher's loop state is not thread-safe
 
-    @staticmethod
-    def request_for(chat: ChatRequest) -> TeacherRequest:
-        return TeacherRequest.of([("user", chat.user)], system=chat.system)
-
-    def answer(self, request: ChatRequest) -> Answer | None:
-        req = self.request_for(request)
-        key = prompt_key(request)
-        with self._lock:  # the teacher's loop state is not thread-safe
+    def lookup_answer(self, request: ChatRequest) -> TeacherResponse | None:
+        req = TeacherRequest.of([("user", request.user)], system=request.system)
+        with self.lock:
             result = self.lookup.complete_many([req])[0]
-            if isinstance(result, TeacherResponse):
-                return Answer(
-                    result.text,
-                    result.thinking,
-                    meta={"cached": True, "stop_reason": result.stop_reason},
-                    prompt_tokens=result.input_tokens,
-                    output_tokens=result.output_tokens,
-                )
-            if not isinstance(result, OfflineMiss):
-                raise result
-            if key in self.failed:
-                raise TeacherError(self.failed[key])
-            self.pending[key] = req
-            return None
+        if isinstance(result, TeacherResponse):
+            return result
+        if not isinstance(result, OfflineMiss):
+            raise result
+        key = prompt_key(request)
+        if key in self.failed:
+            raise TeacherError(self.failed[key])
+        return None
+
+    def defer(self, request: ChatRequest) -> None:
+        req = TeacherRequest.of([("user", request.user)], system=request.system)
+        with self.lock:
+            self.pending.setdefault(prompt_key(request), req)
 
     def settle(self) -> int:
         """Ask the live teacher for every deferred prompt; how many got an answer."""
-        with self._lock:
+        with self.lock:
             batch, self.pending = self.pending, {}
         if not batch or self.live is None:
             self.failures["offline_miss"] += len(batch)
@@ -92,10 +88,9 @@ class TeacherAnswerer:
     def stats(self) -> dict[str, Any]:
         usage = Counter(self.lookup.usage.as_stats())
         if self.live is not None:
-            usage.update(
-                {k: v for k, v in self.live.usage.as_stats().items() if k != "offline_misses"}
-            )
-        usage.pop("offline_misses", None)  # lookups that missed are deferrals, not failures
+            usage.update(self.live.usage.as_stats())
+        usage.pop("offline_misses", None)  # a lookup that misses is a deferral, not a failure
+        usage.pop("teacher_failed_offline_miss", None)
         usage.update({f"teacher_failed_{k}": v for k, v in self.failures.items()})
         return dict(usage)
 
@@ -105,6 +100,43 @@ class TeacherAnswerer:
                 teacher.cache.close()
 
 
+class TeacherAnswerer:
+    """One client run's view of a TeacherBatch.
+
+    The client asks in phases (plan, then pages, then the index, local mode's order), and a
+    later phase's prompt depends on the earlier answers. So once a prompt of some phase is
+    deferred, prompts of later phases in the same run are *held* (answered empty, not
+    deferred): asking the teacher for them would pay for prompts the next run never sends.
+    """
+
+    name = "teacher"
+
+    def __init__(self, batch: TeacherBatch):
+        self.batch = batch
+        self.deferred_phase: int | None = None
+
+    def begin_pass(self) -> None:
+        self.deferred_phase = None
+
+    def answer(self, request: ChatRequest) -> Answer | None:
+        phase = CALLS.index(request.call) if request.call in CALLS else len(CALLS)
+        if self.deferred_phase is not None and phase > self.deferred_phase:
+            return Answer("", meta={"held": True})
+        result = self.batch.lookup_answer(request)
+        if result is None:
+            self.batch.defer(request)
+            if self.deferred_phase is None:
+                self.deferred_phase = phase
+            return None
+        return Answer(
+            result.text,
+            result.thinking,
+            meta={"stop_reason": result.stop_reason},
+            prompt_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
+
+
 class ReplayAnswerer:
     name = "replay"
 
@@ -112,6 +144,9 @@ class ReplayAnswerer:
         self.wiki = wiki
         self.planned: list[convert.PlannedPage] = []
         self.listed: list[str] = []
+
+    def begin_pass(self) -> None:
+        self.planned, self.listed = [], []
 
     def _plan(self, listed: list[str]) -> list[convert.PlannedPage]:
         self.listed = listed
@@ -139,9 +174,6 @@ class ReplayAnswerer:
                 text, meta={"page": page.page.url or page.page.slug, "filename": page.filename}
             )
         return Answer("", meta={"declined": f"a reference wiki has no {call or 'such'} answer"})
-
-    def settle(self) -> int:
-        return 0
 
 
 _HARMONY_FINAL = re.compile(
@@ -205,9 +237,6 @@ class ModelAnswerer:
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
         )
-
-    def settle(self) -> int:
-        return 0
 
     def close(self) -> None:
         self._client.close()

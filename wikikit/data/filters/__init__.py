@@ -119,6 +119,10 @@ def build_filters(quality: dict, ctx: Any) -> list[Filter]:
         filters.append(MinCharsFilter(int(q["min_chars"])))
     if q.get("max_chars"):
         filters.append(MaxCharsFilter(int(q["max_chars"])))
+    from wikikit.data.filters.local_mode import LocalModeFilter
+
+    share = q.get("min_context_share")
+    filters.append(LocalModeFilter(float(share) if share is not None else None))
     if q.get("markdown"):
         from wikikit.data.filters.markdown import MarkdownFilter
 
