@@ -44,6 +44,8 @@ def test_demo_runs_every_stage_offline(tmp_path):
             "run", str(RECIPE), "--run-dir", str(run_dir),
             "--set", f"data.sources.deepwiki.base_url={base}",
             "--set", f"data.sources.distill.teacher.cache={cache}",
+            "--set", f"data.sources.sw_teacher.answerer.teacher.cache={cache}",
+            "--set", f"data.sources.sw_replay.answerer.deepwiki.base_url={base}",
             "--set", "train.max_steps=2",
             "--set", "eval.limit=1",
             "--set", "eval.compare_base=false",

@@ -161,7 +161,7 @@ class OllamaEndpoint:
                 endpoint._handle(self, "HEAD")
 
         self._httpd = _Server(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         return self
 
@@ -229,9 +229,9 @@ class OllamaEndpoint:
             return self._send(h, 404, {"error": f"model '{request.model}' not found"})
         started = time.monotonic()
         future = self._pool.submit(self.answerer.answer, request)
+        heartbeat = False
         try:
             answer, error = future.result(timeout=self.first_byte_s), None
-            heartbeat = False
         except concurrent.futures.TimeoutError:
             heartbeat = True
             answer, error = self._wait_with_heartbeat(h, future)

@@ -273,3 +273,20 @@ def ensure_client(spec: ClientSpec | None = None, cache: Path | None = None) -> 
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return ensure_client(spec, cache)
+
+
+def main() -> int:
+    """`python -m wikikit.semanticwiki.install`: install the client now (what `make setup` does)."""
+    from wikikit.errors import WikikitError as _Error
+
+    try:
+        client = ensure_client()
+    except _Error as exc:
+        console.error(str(exc))
+        return 2 if isinstance(exc, InputError) else 1
+    print(f"semanticwiki {client.version} ({client.source}): {client.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

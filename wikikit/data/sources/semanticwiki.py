@@ -105,6 +105,9 @@ def resolve_targets(
             repo_name = str(row.get("repo_name") or "")
             commit = str(row.get("commit_id") or "") or None
             spec = checkouts.get(repo_name)
+            if _held(holdout, spec if isinstance(spec, dict) else {}, repo_name):
+                stats["holdout_repos"] += 1
+                continue
             if spec is None:
                 if "/" not in repo_name:
                     raise InputError(
@@ -118,9 +121,6 @@ def resolve_targets(
             spec.setdefault("name", repo_name)
             if commit and not spec.get("commit"):
                 spec["commit"] = commit
-            if _held(holdout, spec, repo_name):
-                stats["holdout_repos"] += 1
-                continue
             targets.append(Target(repo_name, spec, f"codewikibench.repos.{repo_name}", row))
     limit = config.get("max_repos")
     return targets[: int(limit)] if limit else targets
