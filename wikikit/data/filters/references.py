@@ -77,8 +77,14 @@ class RepoIndex:
         from wikikit.data.sources._repos import open_source_repo
 
         repos: dict[str, Any] = {}
-        sources = (getattr(self.recipe, "data", {}) or {}).get("data", {}).get("sources", {}) or {}
+        data = (getattr(self.recipe, "data", {}) or {}).get("data", {}) or {}
+        sources = data.get("sources", {}) or {}
+        mix = data.get("mix")
+        # Only sources the mix runs: another source's repositories were never cloned.
+        mixed = {s for b in (mix or {}).values() for s in (b or {}).get("sources") or []}
         for name, cfg in sources.items():
+            if mix and name not in mixed:
+                continue
             cfg = cfg or {}
             ctx = SimpleNamespace(
                 recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)

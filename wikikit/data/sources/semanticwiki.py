@@ -58,6 +58,17 @@ class Target:
     repo: Repo | None = None
 
     @property
+    def wiki_name(self) -> str:
+        """The owner/name a DeepWiki wiki has: the name, or the GitHub URL's path."""
+        if "/" in self.name:
+            return self.name
+        url = self.spec.get("url") if isinstance(self.spec, dict) else self.spec
+        m = re.match(
+            r"^(?:https?://|git@)github\.com[/:]([^/]+/[^/]+?)(?:\.git)?/?$", str(url or "")
+        )
+        return m.group(1) if m else self.name
+
+    @property
     def key(self) -> str:
         assert self.repo is not None
         return re.sub(r"[^A-Za-z0-9._-]+", "-", self.repo.id)[:120]
@@ -172,9 +183,10 @@ def _wikis(
     if kind == "codewikibench":
         return {t.name: reference_wikis.codewikibench_wiki(t.row) for t in targets if t.row}
     settings = dict(answerer.get("deepwiki") or {})
-    return reference_wikis.deepwiki_wikis(
-        [t.name for t in targets], settings, ctx.cache_dir, name, ctx.stats[name]
+    wikis = reference_wikis.deepwiki_wikis(
+        [t.wiki_name for t in targets], settings, ctx.cache_dir, name, ctx.stats[name]
     )
+    return {t.name: wikis[t.wiki_name] for t in targets if t.wiki_name in wikis}
 
 
 def _fingerprint(payload: Any) -> str:
@@ -237,6 +249,10 @@ class _Answerers:
             return ReplayAnswerer(wiki) if wiki and wiki.pages else None
         return self.model
 
+    def wiki_commit(self, target: Target) -> str | None:
+        wiki = self.wikis.get(target.name)
+        return wiki.commit if wiki is not None else None
+
     def wiki_identity(self, target: Target) -> Any:
         wiki = self.wikis.get(target.name)
         if wiki is None:
@@ -277,12 +293,17 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
     client = config.get("client") or {}
     calls = list(config.get("calls") or protocol.CALLS)
     targets = resolve_targets(name, config, ctx, holdout_of(ctx))
-    for target in targets:
-        target.repo = open_target(target, ctx, config)
     if not targets:
         console.warn(f"{name}: no repositories to run SemanticWiki on")
         return
     answerers = _Answerers(name, config, ctx, targets)
+    for target in targets:
+        commit = answerers.wiki_commit(target)
+        if commit and isinstance(target.spec, dict):
+            # A reference wiki was written for one commit: its references hold there.
+            target.spec = {**target.spec, "commit": commit}
+            stats["commit_from_wiki"] += 1
+        target.repo = open_target(target, ctx, config)
     try:
         yield from _record_and_build(name, config, ctx, targets, answerers, client, calls, stats)
     finally:
