@@ -15,6 +15,7 @@ import re
 import textwrap
 from pathlib import Path
 
+import model_fixtures
 import pytest
 import semanticwiki_fixtures
 from semanticwiki_fixtures import SHOP, shop_teacher
@@ -155,3 +156,55 @@ def test_the_client_sends_the_captured_prompts(tmp_path, semanticwiki_client, mo
         for f in sorted(folder.glob("*.user.txt"))
     ]
     assert sent[: len(expected)] == expected
+
+
+tiny_model = model_fixtures.tiny_model  # the session fixtures the served model needs
+tiny_gguf = model_fixtures.tiny_gguf
+
+
+def test_model_answerer_asks_a_served_gguf_with_the_clients_options(tmp_path, tiny_gguf):
+    """`python -m llama_cpp.server` on loopback serving the tiny gpt-oss: the answer comes back
+    parsed (final text, token counts) and the client's num_predict bounds it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from wikikit.semanticwiki.answerers import ModelAnswerer
+    from wikikit.semanticwiki.endpoint import ChatRequest
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(tiny_gguf), "--host",
+           "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--model_alias", "tiny"]  # fmt: skip
+    with open(tmp_path / "server.log", "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.5)
+        body = {
+            "model": "wikikit",
+            "messages": [
+                {"role": "system", "content": "You write docs."},
+                {"role": "user", "content": '# Documentation Task: "Cart"\n\nDocument it.'},
+            ],
+            "options": {"num_predict": 12, "temperature": 0.3},
+            "stream": False,
+        }
+        answerer = ModelAnswerer(f"http://127.0.0.1:{port}/v1", "tiny", timeout_s=120)
+        answer = answerer.answer(ChatRequest.parse(json.dumps(body)))
+        answerer.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert isinstance(answer.content, str) and "<|channel|>" not in answer.content
+    assert 1 <= answer.output_tokens <= 12 and answer.prompt_tokens > 10
+    assert answer.meta["finish_reason"] in ("length", "stop")

@@ -151,9 +151,10 @@ def _run_logged(cmd: list[str], cwd: Path, log: Path, env: dict, timeout_s: floa
                 f"semanticwiki install: `{' '.join(cmd)}` took over {timeout_s:.0f} s (log: {log})"
             ) from None
     if proc.returncode != 0:
-        tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        lines = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()
+        tail = list(dict.fromkeys(ln for ln in lines[-3:] if not ln.startswith("$ ")))
         raise WikikitError(
-            f"semanticwiki install: `{' '.join(cmd)}` failed (exit {proc.returncode}): "
+            f"semanticwiki install: `{cmd[0]} {cmd[1]}` failed (exit {proc.returncode}): "
             f"{' / '.join(tail)} (log: {log})"
         )
 
@@ -175,9 +176,19 @@ def build_pack_from_git(dest_dir: Path, log: Path, url: str | None = None) -> Pa
     checkout = dest_dir / "src"
     env = _npm_env()
     console.info(f"semanticwiki: building {CLIENT_VERSION} from {url} at {CLIENT_COMMIT[:7]}")
-    _run_logged(
-        ["git", "clone", "--quiet", "--no-checkout", url, str(checkout)], dest_dir, log, env, 600
-    )
+    try:
+        _run_logged(
+            ["git", "clone", "--quiet", "--no-checkout", url, str(checkout)],
+            dest_dir,
+            log,
+            env,
+            600,
+        )
+    except WikikitError as exc:
+        raise WikikitError(
+            f"{exc}; without the internet, install the packed client instead: "
+            "set WIKIKIT_SEMANTICWIKI_TGZ (or client.tgz) to semanticwiki-1.2.1.tgz"
+        ) from None
     _run_logged(["git", "checkout", "--quiet", "--detach", CLIENT_COMMIT], checkout, log, env, 120)
     for step in BUILD_STEPS:
         _run_logged(list(step), checkout, log, env, INSTALL_TIMEOUT_S)

@@ -355,6 +355,11 @@ def _record_and_build(
         model=model,
         timeout_s=float(client.get("timeout_s", DEFAULT_TIMEOUT_S)),
         skip_index=skip_index,
+        on_pass=lambda r: console.info(
+            f"{name}: {r.job.key} pass {r.number}: {len(r.exchanges)} calls "
+            f"({r.pending} deferred) in {r.run.seconds:.1f} s"
+            + ("" if r.run.ok else f", client failed (log: {r.run.log})")
+        ),
     )
     report: dict[str, Any] = {}
     failed = []
