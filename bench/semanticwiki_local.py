@@ -16,9 +16,11 @@ Needs the client installed (`make setup`) or WIKIKIT_SEMANTICWIKI_TGZ.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,10 +39,18 @@ def run_once(name: str, base_url: str, cache: Path) -> dict:
         deepwiki = {**config["answerer"]["deepwiki"], "base_url": base_url}
         config = {**config, "answerer": {**config["answerer"], "deepwiki": deepwiki}}
     ctx = SourceContext(recipe=recipe, cache_dir=cache, key_path=("data", "sources", name))
+    started = time.monotonic()
     examples = list(semanticwiki.generate(name, config, ctx))
     (entry,) = ctx.artifacts[f"semanticwiki/{name}/recordings.json"].values()
-    answer_s = [e["seconds"] for e in read_jsonl(Path(entry["exchanges"]))]
-    return {"stats": dict(ctx.stats[name]), "examples": examples, "answer_s": answer_s}
+    done = json.loads((cache / Path(entry["exchanges"]).parents[2] / "done.json").read_text())
+    answer_s = [e["seconds"] for e in read_jsonl(cache / entry["exchanges"])]
+    return {
+        "stats": dict(ctx.stats[name]),
+        "examples": examples,
+        "answer_s": answer_s,
+        "client_s": done["seconds"],
+        "source_s": time.monotonic() - started,
+    }
 
 
 def main() -> int:
@@ -55,8 +65,8 @@ def main() -> int:
                 with tempfile.TemporaryDirectory() as tmp:  # no recording reused
                     last = run_once(name, base, Path(tmp))
                 s = last["stats"]
-                walls.append(s["client_ms"] / 1000)
-                per_exchange.append(s["client_ms"] / 1000 / max(1, s["exchanges"]))
+                walls.append(last["client_s"])
+                per_exchange.append(last["client_s"] / max(1, s["exchanges"]))
                 answering += last["answer_s"]
             s = last["stats"]
             pages = [e for e in last["examples"] if e.category == "page"]

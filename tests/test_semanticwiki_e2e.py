@@ -51,18 +51,24 @@ def run_source(tmp_path: Path, answerer: str) -> tuple[list, SourceContext]:
 
 
 def recording(ctx: SourceContext) -> dict:
+    """The recording's entry, its paths made absolute (they are relative to the cache)."""
     (entry,) = ctx.artifacts["semanticwiki/sw/recordings.json"].values()
-    return entry
+    paths = ("exchanges", "requests_log", "client_log")
+    return {k: (Path(ctx.cache_dir) / v if k in paths else v) for k, v in entry.items()}
 
 
 def test_teacher_answers_through_the_real_client(tmp_path, semanticwiki_client):
     with FakeTeacherServer(shop_teacher) as server:
-        examples, ctx = run_source(
-            tmp_path,
+        answerer = (
             "answerer:\n  kind: teacher\n  teacher:\n    provider: openai\n    model: teacher-x\n"
-            f"    base_url: {server.base_url('openai')}\n    cache: {tmp_path / 'teacher.sqlite'}\n",
+            f"    base_url: {server.base_url('openai')}\n    cache: {tmp_path / 'teacher.sqlite'}\n"
         )
+        examples, ctx = run_source(tmp_path, answerer)
         asked = len(server.log)
+        # Run again: the finished recording is reused, no client run, no teacher request.
+        again, ctx2 = run_source(tmp_path, answerer)
+        assert len(server.log) == asked and ctx2.stats["sw"]["recordings_reused"] == 1
+        assert [e.to_json() for e in again] == [e.to_json() for e in examples]
     entry, stats = recording(ctx), ctx.stats["sw"]
     assert entry["passes"] == 4 and entry["pending"] == 0  # plan, pages, index, then all cached
     # Every pass: each chat request the client made is exactly one recorded exchange.

@@ -255,3 +255,28 @@ def test_dry_run_starts_nothing(tmp_path):
     assert list(generate("sw", recipe.data["data"]["sources"]["sw"], ctx)) == []
     assert not (tmp_path / "c").exists()
     assert os.environ.get("WIKIKIT_NEVER_SET") is None
+
+
+def test_reference_check_opens_the_sources_checkouts(tmp_path):
+    """verify_refs finds a semanticwiki source's repository and checks every 📄 line in it."""
+    from wikikit.data.filters.references import RepoIndex, VerifyRefsFilter
+
+    recipe = load_recipe(
+        write_recipe(
+            tmp_path,
+            f"sw:\n  kind: semanticwiki\n  answerer: {{kind: replay}}\n"
+            f"  repos: [{{path: {SHOP}, name: demo/shop}}]\n",
+        )
+    )
+    check = VerifyRefsFilter(RepoIndex(recipe, tmp_path / "cache"))
+    repo_id = Repo(SHOP, "demo/shop").id
+    lines = len((SHOP / "shop" / "cart.py").read_text().splitlines())
+
+    def page(line: int) -> Example:
+        text = f"# Cart\n\nSee 📄 [shop/cart.py:{line}](../shop/cart.py#L{line}).\n"
+        return Example(id="p", category="page", source="semanticwiki", repo=repo_id,
+                       messages=[Message("assistant", text)])  # fmt: skip
+
+    assert check.check(page(lines)) is None
+    assert check.check(page(lines + 1)) == f"bad_ref (range outside file ({lines} lines))"
+    assert check.counts["refs_verified"] == 1 and "repo_unavailable" not in check.counts

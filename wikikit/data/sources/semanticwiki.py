@@ -335,7 +335,7 @@ def _record_and_build(
             stats["repos_without_wiki"] += 1
             continue
         ident = _fingerprint([base, target.repo.id, answerers.wiki_identity(target)])
-        done = _load_done(work / target.key, ident)
+        done = _load_done(work / target.key, ident, Path(ctx.cache_dir))
         if done is not None:
             reused[target.key] = done
             stats["recordings_reused"] += 1
@@ -361,12 +361,11 @@ def _record_and_build(
             + ("" if r.run.ok else f", client failed (log: {r.run.log})")
         ),
     )
-    report: dict[str, Any] = {}
+    entries: dict[str, dict[str, Any]] = dict(reused)
     failed = []
     for target, job, ident in jobs:
         result = recording.results[job.key]
-        entry = _pass_entry(result, recording.passes[job.key], recording.client_seconds[job.key])
-        report[target.repo.id] = entry
+        entry = _pass_entry(result, recording.passes[job.key], Path(ctx.cache_dir))
         if not result.run.ok:
             stats["client_failed"] += 1
             if result.run.embeddings_failed():
@@ -378,49 +377,46 @@ def _record_and_build(
             failed.append(f"{target.repo.id}: {result.run.log_tail()} (log: {result.run.log})")
             continue
         if entry["pending"] == 0:
-            write_json(work / job.key / "done.json", {"ident": ident, **entry})
-        reused[job.key] = entry
+            seconds = round(recording.client_seconds[job.key], 3)  # the cache only: not stable
+            write_json(work / job.key / "done.json", {"ident": ident, "seconds": seconds, **entry})
+        entries[job.key] = entry
     for msg in failed:
         console.warn(f"{name}: SemanticWiki failed on {msg}")
-    if (
-        failed
-        and len(failed) == len(jobs)
-        and not any(k not in {j.key for _, j, _ in jobs} for k in reused)
-    ):
+    if failed and not entries:
         raise WikikitError(
             f"{_where(ctx, name)}: SemanticWiki failed on every repository: {failed[0]}"
         )
+    # What each repository's recording holds (paths relative to the data stage's cache).
     ctx.artifacts[f"semanticwiki/{name}/recordings.json"] = {
-        **report,
-        **{k: v for k, v in sorted(reused.items()) if k not in {j.key for _, j, _ in jobs}},
+        t.repo.id: {k: v for k, v in entries[t.key].items() if k not in ("ident", "seconds")}
+        for t in targets
+        if t.repo is not None and t.key in entries
     }
     for target in targets:
-        entry = reused.get(target.key) if target.repo is not None else None
+        entry = entries.get(target.key) if target.repo is not None else None
         if entry is None:
             continue
-        exchanges = _read_exchanges(Path(entry["exchanges"]))
+        exchanges = _read_exchanges(Path(ctx.cache_dir) / entry["exchanges"])
         _count_exchanges(stats, exchanges, entry)
         yield from examples_from_exchanges(exchanges, target.repo, answerers.kind, calls, stats)
 
 
-def _pass_entry(result: session.PassResult, passes: int, seconds: float) -> dict[str, Any]:
+def _pass_entry(result: session.PassResult, passes: int, cache_dir: Path) -> dict[str, Any]:
     statuses = Counter(e["status"] for e in result.exchanges)
+    record = result.folder / "record"
     return {
-        "exchanges": str(result.folder / "record" / "exchanges.jsonl"),
-        "requests_log": str(result.folder / "record" / "requests.jsonl"),
-        "client_log": str(result.run.log),
+        "exchanges": str((record / "exchanges.jsonl").relative_to(cache_dir)),
+        "requests_log": str((record / "requests.jsonl").relative_to(cache_dir)),
+        "client_log": str(result.run.log.relative_to(cache_dir)),
         "passes": passes,
-        "client_seconds": round(seconds, 3),
-        "last_pass_seconds": round(result.run.seconds, 3),
         "returncode": result.run.returncode,
-        "timed_out": result.run.timed_out,
         "calls": dict(Counter(str(e["call"]) for e in result.exchanges)),
         "pending": statuses.get("pending", 0),
         "statuses": dict(statuses),
     }
 
 
-def _load_done(folder: Path, ident: str) -> dict[str, Any] | None:
+def _load_done(folder: Path, ident: str, cache_dir: Path) -> dict[str, Any] | None:
     path = folder / "done.json"
     if not path.is_file():
         return None
@@ -428,7 +424,7 @@ def _load_done(folder: Path, ident: str) -> dict[str, Any] | None:
         entry = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    if entry.get("ident") != ident or not Path(entry.get("exchanges", "")).is_file():
+    if entry.get("ident") != ident or not (cache_dir / entry["exchanges"]).is_file():
         return None
     return entry
 
@@ -442,8 +438,6 @@ def _read_exchanges(path: Path) -> list[dict[str, Any]]:
 def _count_exchanges(stats: Counter, exchanges: list[dict], entry: dict[str, Any]) -> None:
     stats["repos"] += 1
     stats["client_passes"] += int(entry.get("passes", 1))
-    stats["client_ms"] += int(1000 * float(entry.get("client_seconds", 0)))
-    stats["last_pass_ms"] += int(1000 * float(entry.get("last_pass_seconds", 0)))
     for e in exchanges:
         stats["exchanges"] += 1
         stats[f"exchanges_{e['call'] or 'other'}"] += 1
