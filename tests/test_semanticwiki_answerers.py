@@ -196,3 +196,21 @@ def test_split_harmony():
         )
         == "a"
     )
+
+
+def test_codewikibench_row_replays_as_a_wiki():
+    """The demo CodeWikiBench row (its structured_docs) as a reference wiki: pages in tree
+    order, their section refs in local-mode form, resolving in demo/shop."""
+    from wikikit.data.sources.reference_wikis import codewikibench_wiki
+
+    row = json.loads((ROOT / "demo" / "codewikibench" / "shop.jsonl").read_text().splitlines()[0])
+    wiki = codewikibench_wiki(row)
+    assert wiki.repo == "demo/shop" and wiki.commit is None and len(wiki.pages) >= 5
+    answerer = ReplayAnswerer(wiki)
+    plan = protocol.plan_pages(answerer.answer(request(plan_prompt(LISTED))).content)
+    assert [p["title"] for p in plan] == [p.title for p in wiki.pages]
+    text = answerer.answer(request(page_prompt(plan[1]["title"], []))).content
+    refs = parse_refs(text)
+    assert protocol.page_has_title(text, plan[1]["title"]) and refs
+    repo = Repo(SHOP, "demo/shop")
+    assert all(r.form == "local" and verify_ref(repo, r.path, r.start, r.end) is None for r in refs)

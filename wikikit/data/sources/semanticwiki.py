@@ -517,10 +517,22 @@ def examples_from_exchanges(
 def plan_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[str]:
     answerer = (config.get("answerer") or {}).get("kind", "?")
     repos = len(config.get("repos") or [])
-    bench = config.get("codewikibench")
-    where = f"{repos} listed repositories" + (" plus the CodeWikiBench rows" if bench else "")
-    return [
+    where = f"{repos} listed repositories" + (
+        " plus the CodeWikiBench rows" if config.get("codewikibench") else ""
+    )
+    line = (
         f"semanticwiki source '{name}': SemanticWiki {protocol.CLIENT_VERSION} (--full-local) on "
-        f"{where}, {answerer} answerer; the prompts are the client's own, so the teacher's cost "
-        "is known only once the client has asked (every answer is cached)"
-    ]
+        f"{where}, {answerer} answerer, calls {', '.join(config.get('calls') or protocol.CALLS)}"
+    )
+    if answerer == "teacher":
+        teacher = (config.get("answerer") or {}).get("teacher") or {}
+        budget = (
+            f"max_usd ${teacher['max_usd']:,.2f}"
+            if teacher.get("max_usd") is not None
+            else "no max_usd"
+        )
+        line += (
+            f"; the prompts are the client's own, so the teacher's cost is known once it has "
+            f"asked ({budget}; every answer is cached)"
+        )
+    return [line]
