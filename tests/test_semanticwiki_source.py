@@ -54,6 +54,7 @@ def test_exchanges_become_examples_once_each():
         exchange("page", PAGE_USER, page),  # the client's retry of the same prompt
         exchange("page", PAGE_USER.replace("Cart", "Other"), "", status="pending"),
         exchange("index", "Generate an index page for a technical wiki", "", declined="none"),
+        exchange("plan", PLAN_USER + " again", '{"projectType": ', stop_reason="max_tokens"),
     ]
     stats: Counter = Counter()
     repo = Repo(SHOP, "demo/shop", "abc123")
@@ -71,7 +72,7 @@ def test_exchanges_become_examples_once_each():
         ex.meta["refs_line_in_context"],
     ) == (2, 1, 1)
     assert stats["skipped_repeated_prompt"] == 1 and stats["skipped_pending"] == 1
-    assert stats["skipped_call_not_wanted"] == 1
+    assert stats["skipped_call_not_wanted"] == 1 and stats["skipped_truncated"] == 1
     assert examples[0].id != examples[1].id
 
 

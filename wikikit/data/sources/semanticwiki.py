@@ -477,6 +477,9 @@ def examples_from_exchanges(
             reason = (e.get("meta") or {}).get("declined") and "declined" or e["status"]
             stats[f"skipped_{'held' if (e.get('meta') or {}).get('held') else reason}"] += 1
             continue
+        if (e.get("meta") or {}).get("stop_reason") in ("length", "max_tokens"):
+            stats["skipped_truncated"] += 1  # the teacher hit its max_tokens: half an answer
+            continue
         if (e.get("system"), e["user"]) in seen:
             stats["skipped_repeated_prompt"] += 1
             continue
