@@ -3,8 +3,9 @@
 Two inputs, each one small function, so a better fetcher can take over without touching the
 replay (the DeepWiki one is where a flight-payload or MCP fetcher with the wiki's commit plugs in):
 
-- `deepwiki_wikis`: the `deepwiki` source's crawl (scrapy, its HTTP cache and resume) of a
-  DeepWiki-format site, its pages parsed with wikikit.deepwiki.page;
+- `deepwiki_wikis`: wikikit.deepwiki.fetch, with the `deepwiki` source's settings: each wiki
+  whole from the site's flight payload (or the MCP server), stored and resumable, with the
+  commit it describes when the site says it;
 - `codewikibench_wiki`: one CodeWikiBench row's `structured_docs`, each page rendered to
   DeepWiki-style markdown and parsed the same way, at the row's `commit_id`.
 """
@@ -13,15 +14,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from wikikit.data.sources.codewikibench import iter_pages, page_sections, render
-from wikikit.data.sources.deepwiki import (
-    DEFAULT_BASE_URL,
-    crawl_dir_for,
-    load_pages,
-    run_crawl,
-)
+from wikikit.data.sources.deepwiki import crawl_dir_for, fetch_settings
+from wikikit.deepwiki.fetch import CrawlResult, crawl_wikis
 from wikikit.deepwiki.markdown import restore_mermaid_fences
 from wikikit.deepwiki.page import parse_page
 from wikikit.deepwiki.wiki import Wiki
@@ -30,19 +28,31 @@ from wikikit.deepwiki.wiki import Wiki
 def deepwiki_wikis(
     repos: Iterable[str], settings: dict[str, Any], cache_dir: Any, name: str, stats: Any
 ) -> dict[str, Wiki]:
-    """owner/name -> its wiki, crawled from `settings["base_url"]` (deepwiki.com by default).
+    """owner/name -> its wiki, fetched as the `deepwiki` source fetches (its settings keys:
+    transport, base_url, max_pages, autothrottle, ...; `crawl: false` reads only what an
+    earlier run stored)."""
+    from wikikit.deepwiki.store import CrawlStore
 
-    `settings` takes the `deepwiki` source's crawl keys (max_pages, autothrottle, ...). The
-    site's pages carry no commit, so each Wiki's `commit` is None."""
-    repos = list(repos)
-    base_url = str(settings.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
-    crawl_dir = crawl_dir_for(cache_dir, f"{name}-replay", base_url)
+    repos = list(dict.fromkeys(repos))
+    fetch = fetch_settings(settings)
+    work_dir = crawl_dir_for(Path(cache_dir), f"{name}-replay", fetch)
     if settings.get("crawl", True):
-        run_crawl(settings, repos, base_url, crawl_dir, cache_dir)
-    wikis: dict[str, Wiki] = {}
-    for repo, page in load_pages(crawl_dir, repos, stats):
-        wikis.setdefault(repo, Wiki(repo=repo, transport="html")).pages.append(page)
-    return wikis
+        result = crawl_wikis(repos, fetch, work_dir)
+    else:
+        store = CrawlStore(work_dir)
+        result = CrawlResult(repos=repos, store=store, statuses=store.statuses())
+    wikis = {wiki.repo: wiki for wiki in result.wikis()}
+    for repo in repos:
+        status = (result.status_of(repo) or {}).get("status", "pending")
+        stats[f"wiki_{status}"] += 1
+    by_name = {}
+    for repo in repos:  # the wiki under the name the recipe gave (the site may differ in case)
+        wiki = wikis.get(repo) or next(
+            (w for r, w in wikis.items() if r.lower() == repo.lower()), None
+        )
+        if wiki is not None:
+            by_name[repo] = wiki
+    return by_name
 
 
 def codewikibench_wiki(row: dict[str, Any]) -> Wiki:

@@ -79,6 +79,9 @@ def _where(ctx: SourceContext, name: str) -> str:
 
 
 def holdout_of(ctx: SourceContext) -> Holdout:
+    """The data stage's holdout (ctx.holdout), else the recipe's `data.holdout`."""
+    if getattr(ctx, "holdout", None):
+        return ctx.holdout
     data = (getattr(ctx.recipe, "data", None) or {}).get("data") or {}
     return Holdout(data.get("holdout") or [])
 
@@ -165,11 +168,17 @@ def _teacher_batch(answerer: dict[str, Any], ctx: SourceContext):
     api_key = (
         ctx.recipe.secret((*key, "api_key")) if teacher.get("api_key") and not offline else None
     )
+    where = ".".join(map(str, key))
+    # Lookups read the cache one prompt at a time (never a batch); the live teacher answers a
+    # pass's deferred prompts with complete_many: in batch mode, as one Message Batch.
     lookup = make_teacher(
-        {**teacher, "offline": True}, api_key=None, cache_path=cache, seed=ctx.seed
-    )
+        {**teacher, "offline": True, "batch": False},
+        api_key=None, cache_path=cache, seed=ctx.seed, key_path=where,
+    )  # fmt: skip
     live = (
-        None if offline else make_teacher(teacher, api_key=api_key, cache_path=cache, seed=ctx.seed)
+        None
+        if offline
+        else make_teacher(teacher, api_key=api_key, cache_path=cache, seed=ctx.seed, key_path=where)
     )
     return TeacherBatch(lookup, live), str(cache)
 
