@@ -214,3 +214,35 @@ def test_codewikibench_row_replays_as_a_wiki():
     assert protocol.page_has_title(text, plan[1]["title"]) and refs
     repo = Repo(SHOP, "demo/shop")
     assert all(r.form == "local" and verify_ref(repo, r.path, r.start, r.end) is None for r in refs)
+
+
+def test_a_pass_of_deferred_prompts_goes_out_as_one_message_batch(tmp_path):
+    """With `batch: true` the live teacher answers settle()'s prompts through Message Batches
+    (half price); the lookups stay single cache reads and are never batched."""
+
+    def responder(api, body):
+        return "# P\n\n" + "text " * 60
+
+    with FakeTeacherServer(responder) as server:
+        config = {
+            "provider": "anthropic", "model": "claude-sonnet-5-5", "base_url": server.url,
+            "batch": True, "batch_poll_s": 0.01, "max_tokens": 512,
+        }  # fmt: skip
+        cache = tmp_path / "teacher.sqlite"
+        batch = TeacherBatch(
+            make_teacher(
+                {**config, "offline": True, "batch": False}, api_key=None, cache_path=cache
+            ),
+            make_teacher(config, api_key="sk-test", cache_path=cache),
+        )
+        pages = [request(page_prompt(f"P{i}", [])) for i in range(3)]
+        first = TeacherAnswerer(batch)
+        assert [first.answer(p) for p in pages] == [None, None, None]
+        assert batch.settle() == 3
+        paths = [r["path"] for r in server.log]
+        assert paths.count("/v1/messages/batches") == 1 and "/v1/messages" not in paths
+        again = TeacherAnswerer(batch)
+        assert all(again.answer(p).content.startswith("# P") for p in pages)
+        assert len(server.log) == len(paths)  # answered from the cache, no request
+        assert batch.stats()["batch_requests"] == 3
+        batch.close()

@@ -5,8 +5,8 @@
   and *defers* what the cache lacks; `TeacherBatch.settle()` then asks the teacher for every
   deferred prompt of every repository at once (`Teacher.complete_many`: concurrent, budgeted,
   retried) and the caller runs the clients again, which now find those answers in the cache.
-  A pass can thus always be re-run with answers taken from a store, and a batch API (Message
-  Batches) can answer a pass's prompts in one go by standing behind `settle()`.
+  A pass can thus always be re-run with answers taken from a store, and with `batch: true` the
+  live teacher's `complete_many` answers a pass's prompts as one Message Batch.
 - `ReplayAnswerer`: a reference wiki answers (wikikit.semanticwiki.convert): the plan call gets
   the wiki's page list, each page call that page in local-mode conventions; calls the wiki has
   no answer for (the index, pages the client adds itself) are declined with an empty answer.
