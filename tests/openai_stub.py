@@ -3,7 +3,7 @@
 It answers /v1/chat/completions and /v1/completions with answers built from the prompt, so each
 task's metric has something real to score: documentation citing the shown lines, a Mermaid
 diagram of the asked type, a bundled tool call for the tool the request names, a marked wiki,
-and CodeWikiBench judge verdicts. `broken=True` answers badly instead (hallucinated paths, a
+and CodeWikiBench judge verdicts (reading pages through the docs_navigator tool first). `broken=True` answers badly instead (hallucinated paths, a
 broken diagram, the wrong tool), so tests can see scores move.
 """
 
@@ -15,7 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from wikikit.eval.rubrics import JUDGE_SYSTEM
+from wikikit.eval.codewikibench.judge import SYSTEM as JUDGE_SYSTEM
+from wikikit.eval.codewikibench.judge import TOOL
 
 DIAGRAMS = {
     "sequence": "sequenceDiagram\n    Client->>Gateway: request\n    Gateway-->>Client: token",
@@ -61,13 +62,23 @@ def _documentation(prompt: str, broken: bool) -> str:
     return "# Overview\n\n" + "\n".join(parts)
 
 
+def _judge(prompt: str) -> str:
+    """CodeWikiBench's per-leaf judge: read every page with the tool, then a keyword check."""
+    criterion = re.search(r'Criterion: "(.*?)"\n', prompt)[1]
+    if "Documentation tree:" in prompt and TOOL + " result:" not in prompt:
+        tree = json.loads(prompt.split("```json\n", 1)[1].split("\n```", 1)[0])
+        paths = [["subpages", i, "content"] for i in range(len(tree.get("subpages") or []))]
+        return json.dumps({"tool": TOOL, "paths": paths})
+    docs = prompt.split(TOOL + " result:", 1)[-1].split("Documentation:", 1)[-1].lower()
+    words = re.findall(r"[a-z]{5,}", criterion.lower())
+    hit = any(w in docs for w in words)
+    return json.dumps({"criteria": criterion, "score": int(hit), "reasoning": "keyword check",
+                       "evidence": criterion})  # fmt: skip
+
+
 def answer(system: str, prompt: str, broken: bool = False) -> str:
-    if system == JUDGE_SYSTEM or "Is this requirement documented?" in prompt:
-        docs = prompt.split("# Requirement", 1)[0].lower()
-        req = prompt.rsplit("Requirement: ", 1)[1].split("\n")[0]
-        words = [w for w in re.findall(r"[a-z]{5,}", req.lower())]
-        hit = any(w in docs for w in words)
-        return json.dumps({"score": int(hit), "reasoning": "keyword check", "evidence": req})
+    if system.startswith(JUDGE_SYSTEM):
+        return _judge(prompt)
     asked = re.search(r"\(Mermaid (\w+) diagram\.\)", prompt)
     if asked:
         body = "flowchart TD\n    A --> B --> " if broken else DIAGRAMS[asked[1]]

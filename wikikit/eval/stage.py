@@ -35,6 +35,7 @@ from typing import Any
 from wikikit import console
 from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
+from wikikit.eval.codewikibench.judge import JudgeSettings
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
 from wikikit.paths import EVAL_TASKS_DIR
 from wikikit.stage import StageContext, StageResult
@@ -255,25 +256,41 @@ def _env(values: dict[str, str | None]) -> Iterator[None]:
                 os.environ[k] = v
 
 
+def judge_configs(ctx: StageContext) -> tuple[list[dict[str, Any]], list[str | None]]:
+    """The recipe's judges (`eval.judges`, or the one `eval.judge`), cache paths resolved, and
+    their API keys read from the environment (never written anywhere)."""
+    section = ctx.section
+    many = section.get("judges")
+    raw = many if many else ([section["judge"]] if section.get("judge") else [])
+    configs: list[dict[str, Any]] = []
+    keys: list[str | None] = []
+    for i, judge in enumerate(raw):
+        path: tuple = ("eval", "judges", i) if many else ("eval", "judge")
+        config = {k: v for k, v in judge.items() if k != "api_key"}
+        if judge.get("cache"):
+            config["cache"] = str(ctx.recipe.resolve_path(judge["cache"], (*path, "cache")))
+        keys.append(ctx.recipe.secret((*path, "api_key")) if judge.get("api_key") else None)
+        configs.append(config)
+    return configs, keys
+
+
 def _judge_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
-    """The codewikibench judge's configuration, handed to the task through the environment."""
-    judge = ctx.section.get("judge")
+    """The codewikibench judges' configuration, handed to the task through the environment."""
     if "codewikibench" not in tasks:
         return {}
-    if not judge:
-        raise InputError("eval.judge: required when eval.tasks includes codewikibench")
-    config = {k: v for k, v in judge.items() if k not in ("api_key", "cache")}
-    key = ctx.recipe.secret(("eval", "judge", "api_key")) if judge.get("api_key") else None
-    cache = (
-        ctx.recipe.resolve_path(judge["cache"], ("eval", "judge", "cache"))
-        if judge.get("cache")
-        else ctx.cache_dir / "judge.sqlite"
-    )
-    return {
-        "WIKIKIT_JUDGE": json.dumps(config),
-        "WIKIKIT_JUDGE_API_KEY": key,
-        "WIKIKIT_JUDGE_CACHE": str(cache),
+    configs, keys = judge_configs(ctx)
+    if not configs:
+        raise InputError(
+            "eval.judge: required (or eval.judges) when eval.tasks includes codewikibench"
+        )
+    JudgeSettings.from_config(ctx.section.get("judging"))  # bad settings fail before lm-eval
+    env: dict[str, str | None] = {
+        "WIKIKIT_JUDGES": json.dumps(configs),
+        "WIKIKIT_JUDGING": json.dumps(ctx.section.get("judging") or {}),
+        "WIKIKIT_JUDGE_CACHE": str(ctx.cache_dir / "judge.sqlite"),
     }
+    env.update({f"WIKIKIT_JUDGE_API_KEY_{i}": key for i, key in enumerate(keys)})
+    return env
 
 
 def _scores(results: dict[str, Any], tasks: list[str]) -> dict[str, dict[str, float]]:
