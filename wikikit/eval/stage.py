@@ -35,8 +35,20 @@ from typing import Any
 from wikikit import console
 from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
-from wikikit.eval.codewikibench.judge import JudgeSettings
+from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
+from wikikit.eval.results import (
+    Intervals,
+    as_json,
+    check_gates,
+    differences,
+    gates_markdown,
+    intervals,
+    lm_eval_items,
+    missed,
+    results_table,
+)
+from wikikit.eval.stats import DEFAULT_ITERATIONS, GateVerdict
 from wikikit.paths import EVAL_TASKS_DIR
 from wikikit.stage import StageContext, StageResult
 from wikikit.targets import HEADLINE, TARGETS
@@ -352,40 +364,6 @@ def run_lm_eval(
     return results
 
 
-def check_gates(gates: dict[str, float], scores: dict[str, dict[str, float]]) -> list[str]:
-    """Every missed gate as a line; a gate on a task that did not run is missed too."""
-    missed = []
-    for key, minimum in sorted(gates.items()):
-        task, _, metric = key.partition("/")
-        metric = metric or HEADLINE.get(task, "")
-        value = scores.get(task, {}).get(metric)
-        if value is None:
-            missed.append(f"{key}: not measured (is {task} in eval.tasks?)")
-        elif value < minimum:
-            missed.append(f"{key}: {value:.4f} < {minimum}")
-    return missed
-
-
-def results_table(
-    scores: dict[str, dict[str, float]], base: dict[str, dict[str, float]] | None
-) -> str:
-    """Markdown: one row per task/metric; base beside fine-tuned when there is a base run."""
-    head = ["task", "metric"] + (["base"] if base is not None else []) + ["fine-tuned", "target"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for task, metrics in scores.items():
-        headline = HEADLINE.get(task)
-        for metric in sorted(metrics, key=lambda m: (m != headline, m)):
-            row = [task, f"**{metric}**" if metric == headline else metric]
-            if base is not None:
-                b = base.get(task, {}).get(metric)
-                row.append("" if b is None else f"{b:.4f}")
-            row.append(f"{metrics[metric]:.4f}")
-            target = TARGETS.get(task) if metric == headline else None
-            row.append(f"> {target:.2f}" if target is not None else "")
-            lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines) + "\n"
-
-
 def _serializable(results: dict[str, Any]) -> Any:
     from lm_eval.utils import handle_non_serializable
 
@@ -428,6 +406,8 @@ def run_stage(ctx: StageContext) -> StageResult:
     target = resolve_target(ctx)
     # known before the (long) fine-tuned run, so a missing base model fails fast
     base_target = _base_target(ctx) if section.get("compare_base") else None
+    boot = section.get("bootstrap") or {}
+    iters, seed = int(boot.get("iterations", DEFAULT_ITERATIONS)), int(boot.get("seed", 0))
     common = {
         "limit": limit,
         "gen_kwargs": gen_kwargs,
@@ -436,13 +416,18 @@ def run_stage(ctx: StageContext) -> StageResult:
     }
     results = run_lm_eval(target, tasks, **common)
     scores = _scores(results, tasks)
-    base_results = base_scores = None
+    items = lm_eval_items(results, tasks)
+    found = intervals(items, iters, seed)
+    base_results = base_scores = base_found = diff = None
     if base_target is not None:
         base_results = run_lm_eval(base_target, tasks, **common)
         base_scores = _scores(base_results, tasks)
+        base_items = lm_eval_items(base_results, tasks)
+        base_found = intervals(base_items, iters, seed)
+        diff = differences(base_items, items, iters, seed)
     gates = section.get("gates", {}) or {}
-    missed = check_gates(gates, scores)
-    table = results_table(scores, base_scores)
+    verdicts = check_gates(gates, found)
+    not_met = missed(verdicts)
     write_json(
         ctx.out_dir / "results.json",
         {
@@ -454,16 +439,48 @@ def run_stage(ctx: StageContext) -> StageResult:
             "tasks": tasks,
             "scores": scores,
             "base_scores": base_scores,
+            "intervals": as_json(found),
+            "base_intervals": as_json(base_found) if base_found is not None else None,
+            "differences": as_json(diff) if diff is not None else None,
+            "bootstrap": {"iterations": iters, "seed": seed, "level": 0.95, "over": "items"},
             "targets": {t: {"metric": HEADLINE[t], "target": TARGETS[t]} for t in tasks},
-            "gates": {"required": gates, "missed": missed},
+            "gates": {
+                "required": gates,
+                "verdicts": [v.as_dict() for v in verdicts],
+                "missed": not_met,
+            },
+            "notes": _notes(tasks),
             "lm_eval": _serializable(results),
             "lm_eval_base": _serializable(base_results) if base_results else None,
         },
     )
-    gate_lines = "\n".join(f"- missed: {m}" for m in missed) or "- all gates met"
-    write_text(ctx.out_dir / "results.md", f"# Evaluation\n\n{table}\n## Gates\n\n{gate_lines}\n")
+    write_text(
+        ctx.out_dir / "results.md", results_markdown(found, base_found, diff, verdicts, tasks)
+    )
     counts = {t: scores[t].get(HEADLINE[t]) for t in tasks}
-    if missed:
-        raise WikikitError("eval gates missed: " + "; ".join(missed))
+    if not_met:
+        raise WikikitError("eval gates missed: " + "; ".join(not_met))
     summary = ", ".join(f"{t} {v:.3f}" for t, v in counts.items() if v is not None)
     return StageResult(outputs=["results.json", "results.md"], counts=counts, summary=summary)
+
+
+def _notes(tasks: list[str]) -> list[str]:
+    notes = [
+        "Each value carries a 95% percentile-bootstrap interval over the scored items; "
+        "a gate passes only when the interval's lower end reaches it."
+    ]
+    if "codewikibench" in tasks:
+        notes.append(UPSTREAM_ERROR_RULE)
+    return notes
+
+
+def results_markdown(
+    found: Intervals,
+    base: Intervals | None,
+    diff: Intervals | None,
+    verdicts: list[GateVerdict],
+    tasks: list[str],
+) -> str:
+    table = results_table(found, base, diff)
+    notes = "".join(f"- {n}\n" for n in _notes(tasks))
+    return f"# Evaluation\n\n{table}\n## Gates\n\n{gates_markdown(verdicts)}\n## Notes\n\n{notes}"
