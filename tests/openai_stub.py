@@ -76,9 +76,39 @@ def _judge(prompt: str) -> str:
                        "evidence": criterion})  # fmt: skip
 
 
+_CHUNK = re.compile(r"^### (?P<kind>\w+): (?P<name>\w+) \((?P<path>[^:()]+):(?P<line>\d+)\)$", re.M)
+
+
+def _semanticwiki_page(prompt: str, broken: bool) -> str:
+    """A page as SemanticWiki asks for it, one component per chunk of the prompt's context."""
+    title = re.search(r'# Documentation Task: "(.*)"', prompt)[1]
+    related = re.findall(r"^- \[[^\]]*\]\((\./[^)]+)\)$", prompt, re.M)
+    parts = [
+        f"# {title}",
+        "",
+        "## Overview",
+        "",
+        f"What {title} does.",
+        "",
+        "## Key Components",
+        "",
+    ]
+    for m in _CHUNK.finditer(prompt):
+        path = "made/up/path.py" if broken else m["path"]
+        line = int(m["line"]) + (500 if broken else 0)
+        parts += [f"### `{m['name']}`", "", f"The `{m['name']}` {m['kind']} is defined here "
+                  f"📄 [{path}:{line}](../{path}#L{line}).", ""]  # fmt: skip
+    parts += ["## How It Works", "", "```mermaid", "flowchart TD", "  A[call] --> B[result]",
+              "```", "", "## Related Documentation", ""]  # fmt: skip
+    parts += [f"- [{r[2:-3]}]({r})" for r in related]
+    return "\n".join(parts) + "\n"
+
+
 def answer(system: str, prompt: str, broken: bool = False) -> str:
     if system.startswith(JUDGE_SYSTEM):
         return _judge(prompt)
+    if '# Documentation Task: "' in prompt:
+        return _semanticwiki_page(prompt, broken)
     asked = re.search(r"\(Mermaid (\w+) diagram\.\)", prompt)
     if asked:
         body = "flowchart TD\n    A --> B --> " if broken else DIAGRAMS[asked[1]]

@@ -36,6 +36,7 @@ from wikikit import console
 from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
+from wikikit.eval.heldout import build_items
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
 from wikikit.eval.results import (
     Intervals,
@@ -60,6 +61,8 @@ DEFAULT_TASKS = (
     "wikikit_completeness",
 )
 MODEL_ENV = "WIKIKIT_EVAL_MODEL"
+# tasks whose prompts are SemanticWiki's own (eval_tasks/semanticwiki_*)
+SEMANTICWIKI_TASKS = ("semanticwiki_page",)
 
 
 @dataclass
@@ -349,19 +352,41 @@ def run_lm_eval(
         console.info(
             f"eval: {target.label} ({target.backend}: {target.location}) on {', '.join(tasks)}"
         )
-        results = lm_eval.simple_evaluate(
-            tasks=tasks,
-            task_manager=TaskManager(include_path=str(EVAL_TASKS_DIR)),
-            limit=limit,
-            gen_kwargs=gen_kwargs or None,
-            log_samples=True,
-            bootstrap_iters=0,
-            batch_size=1,
-            **spec,
-        )
-    if results is None:
-        raise WikikitError("lm-eval returned no results")
-    return results
+        parts = []
+        # SemanticWiki's prompts carry their own system prompt: no wikikit system instruction
+        for group in (
+            [t for t in tasks if t not in SEMANTICWIKI_TASKS],
+            [t for t in tasks if t in SEMANTICWIKI_TASKS],
+        ):
+            if not group:
+                continue
+            kwargs = dict(spec)
+            if group[0] in SEMANTICWIKI_TASKS:
+                kwargs.pop("system_instruction", None)
+            part = lm_eval.simple_evaluate(
+                tasks=group,
+                task_manager=TaskManager(include_path=str(EVAL_TASKS_DIR)),
+                limit=limit,
+                gen_kwargs=gen_kwargs or None,
+                log_samples=True,
+                bootstrap_iters=0,
+                batch_size=1,
+                **kwargs,
+            )
+            if part is None:
+                raise WikikitError("lm-eval returned no results")
+            parts.append(part)
+    return merge_lm_eval(parts)
+
+
+def merge_lm_eval(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One lm-eval output from several simple_evaluate calls (their per-task maps joined)."""
+    merged = dict(parts[0])
+    for part in parts[1:]:
+        for key, value in part.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+    return merged
 
 
 def _serializable(results: dict[str, Any]) -> Any:
@@ -403,6 +428,7 @@ def run_stage(ctx: StageContext) -> StageResult:
         {"max_gen_toks": section["max_gen_tokens"]} if section.get("max_gen_tokens") else None
     )
     judge_env = _judge_env(ctx, tasks)
+    judge_env.update(_heldout_env(ctx, tasks))
     target = resolve_target(ctx)
     # known before the (long) fine-tuned run, so a missing base model fails fast
     base_target = _base_target(ctx) if section.get("compare_base") else None
@@ -462,6 +488,23 @@ def run_stage(ctx: StageContext) -> StageResult:
         raise WikikitError("eval gates missed: " + "; ".join(not_met))
     summary = ", ".join(f"{t} {v:.3f}" for t, v in counts.items() if v is not None)
     return StageResult(outputs=["results.json", "results.md"], counts=counts, summary=summary)
+
+
+def _heldout_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
+    """Where the SemanticWiki tasks find their held-out items and the repos to score them on."""
+    if not any(t in SEMANTICWIKI_TASKS for t in tasks):
+        return {}
+    folder = build_items(ctx, ctx.out_dir)
+    if folder is None:
+        console.info(
+            "eval: no eval.heldout.repos: semanticwiki_page uses the few items it ships "
+            "(demo/ledger); name held-out repos for a real measurement"
+        )
+        return {}
+    return {
+        "WIKIKIT_EVAL_ITEMS": str(folder),
+        "WIKIKIT_EVAL_REPOS": (folder / "repos.json").read_text(encoding="utf-8"),
+    }
 
 
 def _notes(tasks: list[str]) -> list[str]:

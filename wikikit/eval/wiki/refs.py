@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass, field
 
 from wikikit.code.refs import RefMatch, parse_refs, symbol_in_lines
-from wikikit.code.repo import Repo, language_of
+from wikikit.code.repo import Repo, language_of, split_lines
 from wikikit.code.symbols import Symbol, extract_symbols
 from wikikit.eval.metrics import Ratio
 from wikikit.eval.metrics.traceability import blank_code, named_things
@@ -57,10 +57,26 @@ class PageRefs:
         return (sum(r.precise for r in self.refs), sum(r.resolved for r in self.refs))
 
 
+class FileMap:
+    """A repository given as {path: text} (an eval item that carries its files)."""
+
+    def __init__(self, files: dict[str, str]):
+        self.files = {k: v.replace("\r\n", "\n") for k, v in files.items()}
+
+    def exists(self, path: str) -> bool:
+        return path in self.files
+
+    def read_text(self, path: str) -> str:
+        return self.files[path]
+
+    def lines(self, path: str) -> list[str]:
+        return split_lines(self.files[path])
+
+
 class RepoFacts:
     """What the checks need from the repository, read once per file."""
 
-    def __init__(self, repo: Repo):
+    def __init__(self, repo: Repo | FileMap):
         self.repo = repo
         self._symbols: dict[str, list[Symbol]] = {}
 
