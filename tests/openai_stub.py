@@ -148,7 +148,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._send({"object": "list", "data": [{"id": "stub", "object": "model"}]})
+            models = [{"id": m, "object": "model"} for m in self.server.model_ids]
+            self._send({"object": "list", "data": models})
         else:
             self._send({"error": "not found"}, 404)
 
@@ -181,9 +182,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StubServer(ThreadingHTTPServer):
-    def __init__(self, broken: bool = False):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, broken: bool = False, port: int = 0, model_ids: tuple[str, ...] = ("stub",)):
+        super().__init__(("127.0.0.1", port), _Handler)
         self.broken = broken
+        self.model_ids = list(model_ids)
         self.requests: list[dict[str, Any]] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 

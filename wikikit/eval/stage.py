@@ -5,7 +5,8 @@ What is evaluated (first match wins):
   `ollama:NAME`, or an OpenAI-compatible URL (`http://host:port/v1[#model-name]`);
 - else `eval.backend` (default hf): `hf` runs the train stage's merged model; `gguf` serves the
   package stage's (or `eval.gguf`) GGUF through `python -m llama_cpp.server` on 127.0.0.1;
-  `ollama` and `openai` talk to `eval.base_url`.
+  `vllm` runs the merged model in lm-eval's vLLM engine, or with `eval.vllm.serve` behind
+  `vllm serve` on 127.0.0.1 (wikikit.eval.vllm); `ollama` and `openai` talk to `eval.base_url`.
 
 How each backend is fed (see wikikit.eval.metrics.prompts): `hf` and the llama.cpp completions
 endpoint get the whole harmony prompt text; chat endpoints (Ollama, any OpenAI-compatible
@@ -50,6 +51,7 @@ from wikikit.eval.results import (
     results_table,
 )
 from wikikit.eval.stats import DEFAULT_ITERATIONS, GateVerdict
+from wikikit.eval.vllm import SERVED_NAME, lm_eval_model_args, vllm_server
 from wikikit.paths import EVAL_TASKS_DIR
 from wikikit.stage import StageContext, StageResult
 from wikikit.targets import HEADLINE, TARGETS
@@ -106,6 +108,8 @@ def parse_model_spec(spec: str) -> ModelTarget:
         return ModelTarget("model", "openai", url, name or None)
     if spec.startswith("ollama:"):
         return ModelTarget("model", "ollama", "http://127.0.0.1:11434", spec[len("ollama:") :])
+    if spec.startswith("vllm:"):  # a model folder (or Hub id) for lm-eval's in-process vLLM
+        return ModelTarget("model", "vllm", spec[len("vllm:") :])
     path = Path(spec).expanduser()
     if not path.exists():
         raise InputError(f"--model {spec}: no such file or folder")
@@ -123,6 +127,10 @@ def resolve_target(ctx: StageContext) -> ModelTarget:
     name = section.get("model_name")
     if backend == "hf":
         return ModelTarget("fine-tuned", "hf", str(_merged_model(ctx)))
+    if backend == "vllm":
+        return ModelTarget(
+            "fine-tuned", "vllm", str(_merged_model(ctx)), extra={"vllm": section.get("vllm") or {}}
+        )
     if backend == "gguf":
         if section.get("gguf"):
             gguf = ctx.recipe.resolve_path(section["gguf"], ("eval", "gguf"))
@@ -174,6 +182,14 @@ def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[st
         if max_length:
             args["max_length"] = max_length
         return {"model": "hf", "model_args": args, "apply_chat_template": False, "style": "harmony"}
+    if target.backend == "vllm":  # lm-eval's in-process vLLM engine: raw harmony text, batched
+        return {
+            "model": "vllm",
+            "model_args": lm_eval_model_args(target.location, target.extra.get("vllm")),
+            "apply_chat_template": False,
+            "style": "harmony",
+            "batch_size": "auto",
+        }
     if target.backend == "gguf-server":  # llama.cpp's completions endpoint: raw harmony text
         args = {
             "base_url": target.location,
@@ -346,6 +362,12 @@ def run_lm_eval(
             # llama.cpp's server applies repeat_penalty 1.1 unless told otherwise: greedy
             # decoding must mean what it means for the hf backend
             gen_kwargs = {**(gen_kwargs or {}), "repeat_penalty": 1.0}
+        options = target.extra.get("vllm") or {}
+        if target.backend == "vllm" and options.get("serve"):
+            url = stack.enter_context(
+                vllm_server(target.location, options, (log_dir or Path(".")) / "vllm_serve.log")
+            )
+            target = ModelTarget(target.label, "openai", url, SERVED_NAME)
         spec = lm_eval_model(target)
         style = spec.pop("style")
         stack.enter_context(_env({STYLE_ENV: style, **(extra_env or {})}))
@@ -360,7 +382,7 @@ def run_lm_eval(
         ):
             if not group:
                 continue
-            kwargs = dict(spec)
+            kwargs = {"batch_size": 1, **spec}
             if group[0] in SEMANTICWIKI_TASKS:
                 kwargs.pop("system_instruction", None)
             part = lm_eval.simple_evaluate(
@@ -370,7 +392,6 @@ def run_lm_eval(
                 gen_kwargs=gen_kwargs or None,
                 log_samples=True,
                 bootstrap_iters=0,
-                batch_size=1,
                 **kwargs,
             )
             if part is None:
