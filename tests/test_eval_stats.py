@@ -80,3 +80,34 @@ def test_gate_verdicts() -> None:
     assert not v.passed and "the interval reaches below" in v.reason and "value 0.9500" in v.reason
     assert "too few" in gate_verdict("t", 0.5, bootstrap_ratio([(1, 1)])).reason
     assert gate_verdict("t", 0.5, None).reason == "not measured"
+
+
+def test_wikis_become_items_bootstrapped_over_repos() -> None:
+    from wikikit.eval.results import (
+        check_gates,
+        codewikibench_items,
+        differences,
+        intervals,
+        wiki_items,
+    )
+    from wikikit.eval.wiki import WikiScore
+
+    def wiki(right: int, refs: int) -> WikiScore:
+        return WikiScore({"refs_right": (right, refs), "links": (0, 0)}, None, None)
+
+    tuned = wiki_items({f"r{i}": wiki(9, 10) for i in range(6)})
+    base = wiki_items({f"r{i}": wiki(i, 10) for i in range(6)})
+    assert set(tuned["semanticwiki"]) == {"refs_right"}  # nothing counted is no item
+    found = intervals(tuned)
+    assert (
+        found["semanticwiki"]["refs_right"].n == 6
+        and found["semanticwiki"]["refs_right"].value == 0.9
+    )
+    diff = differences(base, tuned)["semanticwiki"]["refs_right"]
+    assert diff.value == pytest.approx(0.9 - 15 / 60) and diff.low > 0
+    [verdict] = check_gates({"semanticwiki/refs_right": 0.85}, found)
+    assert verdict.passed  # six wikis at exactly 0.9: the interval is [0.9, 0.9]
+    cwb = codewikibench_items({"repos": [{"repo": "a", "score": 0.8, "leaves": 10, "excluded_leaves": 1},
+                                         {"repo": "b", "score": None, "leaves": 4, "excluded_leaves": 4}]})  # fmt: skip
+    assert cwb["codewikibench"]["codewikibench"] == {"a": (0.8, 1.0)}
+    assert cwb["codewikibench"]["judged_leaves"] == {"a": (9.0, 10.0), "b": (0.0, 4.0)}

@@ -147,3 +147,36 @@ def points(found: Intervals) -> dict[str, dict[str, float]]:
     return {
         t: {m: x.value for m, x in ms.items() if x.value is not None} for t, ms in found.items()
     }
+
+
+# -- the SemanticWiki harness: whole wikis as items (one per held-out repo) --------------------
+
+COST_FIGURES = ("seconds_per_page", "tokens_per_page", "thinking_share", "retries")
+
+
+def wiki_items(per_repo: Mapping[str, Any], task: str = "semanticwiki") -> Items:
+    """{repo: WikiScore} -> items keyed by repo: each share as that wiki's (hits, total), each
+    cost figure as (value, 1), so intervals are a bootstrap over repos and a base-vs-fine-tuned
+    difference pairs the same repos."""
+    metrics: dict[str, dict[Any, Pair]] = {}
+    for repo, score in per_repo.items():
+        for name, (hits, total) in score.ratios.items():
+            if total:
+                metrics.setdefault(name, {})[repo] = (float(hits), float(total))
+        figures = score.cost.as_dict() if score.cost is not None else {}
+        for name in COST_FIGURES:
+            if figures.get(name) is not None:
+                metrics.setdefault(name, {})[repo] = (float(figures[name]), 1.0)
+    return {task: metrics}
+
+
+def codewikibench_items(summary: Mapping[str, Any], task: str = "codewikibench") -> Items:
+    """wikikit.eval.codewikibench.bench.judge_heldout's summary -> items keyed by repo."""
+    scores = {
+        r["repo"]: (float(r["score"]), 1.0) for r in summary["repos"] if r["score"] is not None
+    }
+    judged = {
+        r["repo"]: (float(r["leaves"] - r["excluded_leaves"]), float(r["leaves"]))
+        for r in summary["repos"]
+    }
+    return {task: {"codewikibench": scores, "judged_leaves": judged}}
