@@ -142,7 +142,7 @@ def test_gguf_backend_serves_the_package_gguf_on_localhost_and_stops_it(gguf_run
         (response,) = _responses(out["lm_eval"], task)
         assert response  # the server generated text for the task's one item
     md = (ctx.out_dir / "results.md").read_text()
-    assert "| task | metric | fine-tuned | target |" in md and "**validity**" in md
+    assert "| task | metric | n | fine-tuned | target |" in md and "**validity**" in md
 
 
 @pytest.mark.slow
@@ -253,9 +253,16 @@ def test_compare_base_adds_the_base_column(tiny_model: Path, merged_model: Path,
         assert out["base_scores"][task] == out["scores"][task]
         assert _responses(out["lm_eval_base"], task) == _responses(out["lm_eval"], task)
     md = (ctx.out_dir / "results.md").read_text()
-    assert "| task | metric | base | fine-tuned | target |" in md
+    assert "| task | metric | n | base | fine-tuned | difference | target |" in md
     trace = out["base_scores"]["wikikit_traceability"]["traceability"]
-    assert f"| wikikit_traceability | **traceability** | {trace:.4f} |" in md
+    one = "(n=1, no interval)"  # limit 1: a value, and no interval drawn from one item
+    assert (
+        f"| wikikit_traceability | **traceability** | 1 | {trace:.4f} {one} | {trace:.4f} {one} "
+        f"| +0.0000 {one} |"
+    ) in md
+    for task in TASKS:  # the same weights: every paired difference is zero (or not countable)
+        assert all(d["value"] in (0.0, None) for d in out["differences"][task].values())
+        assert out["differences"][task][evaluate.HEADLINE[task]]["value"] == 0.0
 
 
 def test_compare_base_without_a_known_base_fails_before_evaluating(tmp_path) -> None:
