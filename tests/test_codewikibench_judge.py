@@ -334,3 +334,45 @@ def test_judge_loop_retries_then_reports_without_a_server() -> None:
     assert run.rubrics[0]["sub_tasks"][1]["score"] is None
     # Pricing = (2*1 + 1*0) / 3 with sales tax excluded
     assert run.score == pytest.approx(2 / 3)
+
+
+def test_heldout_repos_judged_from_the_data_stage_rubrics(tmp_path) -> None:
+    from wikikit.code.holdout import Holdout
+    from wikikit.eval.codewikibench.bench import heldout_rubrics, judge_heldout
+
+    rubrics_dir = tmp_path / "data" / "rubrics"
+    rubrics_dir.mkdir(parents=True)
+    for name in ("acme__shop", "acme__ledger", "trained__repo"):
+        (rubrics_dir / f"{name}.json").write_text(json.dumps({"rubrics": TREE}))
+    found = heldout_rubrics(rubrics_dir, Holdout(["acme/shop", "ledger"]))
+    assert sorted(found) == ["acme/ledger", "acme/shop"]
+    wikis = {
+        "acme/shop": (found["acme/shop"], docs_from_pages("acme/shop", WIKI)),
+        "acme/ledger": (
+            found["acme/ledger"],
+            docs_from_pages("acme/ledger", {"index.md": "# x\n"}),
+        ),
+    }
+
+    def respond(api, body):  # passes a leaf when the wiki text it reads names the criterion
+        text = json.dumps(body["messages"]).lower()
+        c = _CRITERION.search(user_turns(body)[0])["c"]
+        if len(user_turns(body)) == 1:
+            return json.dumps(
+                {"tool": TOOL, "paths": [["subpages", 0, "content"], ["subpages", 1, "content"]]}
+            )
+        return json.dumps({"score": int(c.split()[-1] in text.split(TOOL + " result", 1)[-1])})
+
+    server, converse = _small_judge(tmp_path, respond)
+    try:
+        summary = judge_heldout(wikis, [Judge("j", converse)], JudgeSettings(), tmp_path / "out")
+    finally:
+        server.__exit__(None, None, None)
+    by_repo = {r["repo"]: r for r in summary["repos"]}
+    # shop's wiki names discount codes and tax (Pricing = 3/4 of it), the ledger's nothing
+    assert by_repo["acme/shop"]["score"] == pytest.approx((3 * 0.75 + 0) / 4)
+    assert by_repo["acme/ledger"]["score"] == 0.0
+    assert summary["score"]["n"] == 2 and summary["score"]["value"] == pytest.approx(0.5625 / 2)
+    assert "scores a leaf whose evaluation failed as 1" in summary["error_rule"]
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["errors"] == 0
+    assert (tmp_path / "out" / "acme_shop" / "combined_evaluation_results.json").is_file()

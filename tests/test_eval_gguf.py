@@ -16,6 +16,7 @@ import model_fixtures
 import pytest
 
 from wikikit.errors import InputError, WikikitError
+from wikikit.eval import local_server
 from wikikit.eval import stage as evaluate
 from wikikit.recipe.load import load_recipe
 from wikikit.stage import StageContext
@@ -101,7 +102,7 @@ def gguf_run(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory):
         return payloads[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(evaluate.subprocess, "Popen", recorder)
+        mp.setattr(local_server.subprocess, "Popen", recorder)
         mp.setattr(LocalCompletionsAPI, "_create_payload", recording_payload)
         result = evaluate.run_stage(ctx)
     return ctx, result, recorder, payloads
@@ -188,7 +189,7 @@ def test_a_server_that_cannot_load_the_gguf_fails_plainly_and_leaves_nothing(tmp
     ctx = _ctx(tmp_path, f"{{backend: gguf, gguf: {bad.name}, tasks: [wikikit_mermaid], limit: 1}}")
     recorder = PopenRecorder()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(evaluate.subprocess, "Popen", recorder)
+        mp.setattr(local_server.subprocess, "Popen", recorder)
         with pytest.raises(WikikitError, match=r"llama.cpp server exited with \d+; see .*\.log"):
             evaluate.run_stage(ctx)
     ((cmd, proc),) = recorder.servers

@@ -23,11 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +34,7 @@ from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
 from wikikit.eval.heldout import build_items
+from wikikit.eval.local_server import free_port, serve
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
 from wikikit.eval.results import (
     Intervals,
@@ -101,6 +98,13 @@ def _train_metrics(ctx: StageContext) -> dict[str, Any]:
         return {}
 
 
+def package_ggufs(package: Path) -> list[Path]:
+    """The package stage writes model.gguf; failing that, every GGUF there (one will do)."""
+    if (package / "model.gguf").is_file():
+        return [package / "model.gguf"]
+    return sorted(package.glob("*.gguf"))
+
+
 def parse_model_spec(spec: str) -> ModelTarget:
     """`--model` text -> target: folder (hf), *.gguf, ollama:NAME, or http(s)://...[#model]."""
     if spec.startswith(("http://", "https://")):
@@ -136,9 +140,7 @@ def resolve_target(ctx: StageContext) -> ModelTarget:
             gguf = ctx.recipe.resolve_path(section["gguf"], ("eval", "gguf"))
         else:
             package = ctx.run_dir / "package"
-            # the package stage writes model.gguf; any other single GGUF there will do
-            found = [package / "model.gguf"] if (package / "model.gguf").is_file() else []
-            found = found or sorted(package.glob("*.gguf"))
+            found = package_ggufs(package)
             if len(found) != 1:
                 raise InputError(
                     f"eval.backend gguf: {len(found) or 'no'} GGUF files under {package}; "
@@ -222,12 +224,6 @@ def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[st
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def llama_cpp_server(gguf: str, n_ctx: int, log: Path, timeout_s: float = 300) -> Iterator[str]:
     """`python -m llama_cpp.server` for one GGUF on 127.0.0.1; yields its completions URL."""
@@ -237,36 +233,14 @@ def llama_cpp_server(gguf: str, n_ctx: int, log: Path, timeout_s: float = 300) -
         raise WikikitError(
             "eval.backend gguf needs llama-cpp-python[server] (make setup installs it)"
         ) from None
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
            "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "model",
            # the server keeps n_ctx x vocab logits by default (~26 GB at 32k x 201k): evaluation
            # only generates, so keep a batch's worth
            "--logits_all", "false"]  # fmt: skip
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise WikikitError(f"llama.cpp server exited with {proc.returncode}; see {log}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise WikikitError(
-                        f"llama.cpp server not ready after {timeout_s:.0f}s; see {log}"
-                    ) from None
-                time.sleep(0.5)
+    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", log, timeout_s, "llama.cpp server"):
         yield f"http://127.0.0.1:{port}/v1/completions"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @contextlib.contextmanager

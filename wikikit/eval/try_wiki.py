@@ -26,9 +26,10 @@ from wikikit.eval.wiki.pages import INDEX_PAGE
 
 
 def packaged_model(run_dir: Path) -> ClientModel:
+    from wikikit.eval.stage import package_ggufs
+
     package = run_dir / "package"
-    found = [package / "model.gguf"] if (package / "model.gguf").is_file() else []
-    found = found or sorted(package.glob("*.gguf"))
+    found = package_ggufs(package)
     if len(found) != 1:
         raise InputError(
             f"{run_dir}: {len(found) or 'no'} GGUF files under {package}; run the package "

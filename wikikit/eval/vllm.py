@@ -19,15 +19,13 @@ import ast
 import contextlib
 import json
 import shutil
-import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from wikikit.errors import InputError, WikikitError
+from wikikit.eval.local_server import free_port, serve
 
 DEFAULTS = {
     "dtype": "auto",
@@ -113,10 +111,8 @@ def vllm_server(
     model: str, options: Mapping[str, Any] | None, log: Path, timeout_s: float | None = None
 ) -> Iterator[str]:
     """`vllm serve` on 127.0.0.1 for the block; yields its OpenAI base URL (`.../v1`)."""
-    from wikikit.eval.stage import _free_port
-
     options = dict(options or {})
-    port = int(options.get("port") or _free_port())
+    port = int(options.get("port") or free_port())
     argv = serve_command(model, port, options)
     if shutil.which(argv[0]) is None and not Path(argv[0]).is_file():
         raise WikikitError(
@@ -124,29 +120,10 @@ def vllm_server(
             "eval.vllm.command)"
         )
     timeout_s = float(timeout_s or options.get("timeout_s") or 1800)  # a 20B load takes minutes
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise WikikitError(f"vllm serve exited with {proc.returncode}; see {log}")
-            try:
-                with urllib.request.urlopen(f"{url}/models", timeout=2) as r:
-                    if SERVED_NAME in {m.get("id") for m in json.load(r).get("data", [])}:
-                        break
-            except (OSError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                raise WikikitError(f"vllm serve not ready after {timeout_s:.0f}s; see {log}")
-            time.sleep(0.5)
+
+    def lists_the_model(response: Any) -> bool:
+        return SERVED_NAME in {m.get("id") for m in json.load(response).get("data", [])}
+
+    with serve(argv, f"{url}/models", log, timeout_s, "vllm serve", lists_the_model):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

@@ -150,6 +150,18 @@ def judge_repo(
     return result
 
 
+def heldout_rubrics(rubrics_dir: Path, holdout: Any) -> dict[str, Path]:
+    """{repo: rubrics file} for the held-out repos among the data stage's `rubrics/<repo>.json`
+    (wikikit.data.sources.codewikibench writes `/` in a name as `__`); `holdout` is a
+    wikikit.code.holdout.Holdout."""
+    found = {}
+    for path in sorted(Path(rubrics_dir).glob("*.json")):
+        name = path.stem.replace("__", "/")
+        if holdout.matches(name):
+            found[name] = path
+    return found
+
+
 def judge_heldout(
     wikis: dict[str, tuple[Path, Docs]],
     judges: Sequence[Judge],
