@@ -145,3 +145,14 @@ def test_codewikibench_needs_a_judge(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="eval.judge"):
         evaluate.run_stage(ctx)
+
+
+def test_one_judge_or_a_list_not_both(tmp_path: Path) -> None:
+    section = (
+        "{tasks: [codewikibench], backend: openai, base_url: 'http://127.0.0.1:9/v1', "
+        "judge: {provider: openai, model: a}, judges: [{provider: openai, model: b}]}"
+    )
+    with pytest.raises(InputError, match="eval.judge and eval.judges: set one"):
+        evaluate.run_stage(_ctx(tmp_path, section))
+    ctx = _ctx(tmp_path, section.replace("judge: {provider: openai, model: a}, ", ""))
+    assert evaluate.plan(ctx)[-1] == "eval: CodeWikiBench judged leaf by leaf by b"

@@ -33,7 +33,7 @@ from wikikit import console
 from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
-from wikikit.eval.heldout import build_items
+from wikikit.eval.heldout import DEFAULT_ITEMS, build_items
 from wikikit.eval.local_server import free_port, serve
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
 from wikikit.eval.results import (
@@ -266,6 +266,8 @@ def judge_configs(ctx: StageContext) -> tuple[list[dict[str, Any]], list[str | N
     their API keys read from the environment (never written anywhere)."""
     section = ctx.section
     many = section.get("judges")
+    if many and section.get("judge"):
+        raise InputError("eval.judge and eval.judges: set one (judges takes a list)")
     raw = many if many else ([section["judge"]] if section.get("judge") else [])
     configs: list[dict[str, Any]] = []
     keys: list[str | None] = []
@@ -409,6 +411,16 @@ def plan(ctx: StageContext) -> list[str]:
     lines = [f"eval: {', '.join(tasks)} with lm-eval ({ctx.section.get('backend', 'hf')})"]
     if ctx.section.get("compare_base"):
         lines.append("eval: also the base model, for a side-by-side table")
+    repos = sorted((ctx.section.get("heldout") or {}).get("repos") or {})
+    if repos and any(t in SEMANTICWIKI_TASKS for t in tasks):
+        n = (ctx.section.get("heldout") or {}).get("items", DEFAULT_ITEMS)
+        lines.append(f"eval: up to {n} SemanticWiki page items from {', '.join(repos)}")
+    judges = ctx.section.get("judges") or (
+        [ctx.section["judge"]] if ctx.section.get("judge") else []
+    )
+    if judges and "codewikibench" in tasks:
+        models = ", ".join(str(j.get("model")) for j in judges)
+        lines.append(f"eval: CodeWikiBench judged leaf by leaf by {models}")
     return lines
 
 
