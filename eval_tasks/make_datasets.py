@@ -338,7 +338,7 @@ def semanticwiki_page_rows() -> list[dict]:
 
     repo = Repo(HERE.parent / "demo" / "ledger", "demo/ledger")
     files = {p: repo.read_text(p) for p in repo.iter_files()}
-    return [{**item, "files": files} for item in items_from_repo(repo)]
+    return [{**item, "files": files} for item in items_from_repo(repo, compact_items=True)]
 
 
 def main() -> None:

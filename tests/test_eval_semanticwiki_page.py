@@ -195,3 +195,26 @@ def test_a_heldout_repo_must_be_held_out(tmp_path) -> None:
                f"heldout: {{repos: {{demo/ledger: {{path: {root}}}}}}}}}")  # fmt: skip
     with pytest.raises(InputError, match="eval.heldout.repos.demo/ledger: not in data.holdout"):
         evaluate.run_stage(_ctx(tmp_path, section, holdout="[other/repo]"))
+
+
+def test_shipped_items_are_current_and_hold_no_template_text() -> None:
+    """The few shipped items (demo/ledger) rebuild the full prompt, and carry none of the
+    template every real page prompt shares, so decontaminating training data against
+    eval_tasks/ does not drop the client's own page examples."""
+    import importlib.util
+
+    from wikikit.semanticwiki.items import prompt_of
+
+    spec = importlib.util.spec_from_file_location(
+        "make_datasets", ROOT / "eval_tasks" / "make_datasets.py"
+    )
+    make = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make)
+    shipped = [
+        json.loads(x)
+        for x in (ROOT / "eval_tasks/semanticwiki_page/test.jsonl").read_text().splitlines()
+    ]
+    assert shipped == json.loads(json.dumps(make.semanticwiki_page_rows()))  # regenerate if not
+    full = items_from_repo(Repo(ROOT / "demo" / "ledger", "demo/ledger"))
+    assert [prompt_of(r) for r in shipped] == [(PAGE_SYSTEM, i["user"]) for i in full]
+    assert not any("Documentation Requirements" in json.dumps(r) for r in shipped)

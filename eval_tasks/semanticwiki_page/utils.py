@@ -20,6 +20,7 @@ from wikikit.eval.metrics.prompts import prompt_style, render_harmony
 from wikikit.eval.metrics.taskdata import payload, read_rows
 from wikikit.eval.wiki.answer import score_page_answer
 from wikikit.eval.wiki.refs import FileMap, RepoFacts
+from wikikit.semanticwiki.items import prompt_of
 
 ITEMS_ENV = "WIKIKIT_EVAL_ITEMS"
 REPOS_ENV = "WIKIKIT_EVAL_REPOS"
@@ -41,14 +42,12 @@ def load(**kwargs):
     import datasets
 
     plain = prompt_style() == "plain"
-    rows = [
-        {
-            "id": r["id"],
-            "payload": json.dumps(r, ensure_ascii=False),
-            "system": r.get("system", "") if plain else "",
-        }  # fmt: skip
-        for r in read_rows(items_path())
-    ]
+    rows = []
+    for r in read_rows(items_path()):
+        system, user = prompt_of(r)  # shipped items are compact: the template is added here
+        r = {**r, "system": system, "user": user}
+        payload = json.dumps(r, ensure_ascii=False)
+        rows.append({"id": r["id"], "payload": payload, "system": system if plain else ""})
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
 
 

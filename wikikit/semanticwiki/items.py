@@ -13,7 +13,9 @@ One place builds them, from either source:
   instead of the model's plan.
 
 An item: {id, kind: "page", repo, commit, title, type, system, user, related: [filenames],
-files?: {path: text}} — `files` only when the item must be scored without a checkout.
+files?: {path: text}} — `files` only when the item must be scored without a checkout. A compact
+item (the ones shipped in eval_tasks/) has `context` and `related_pages` instead of `system` and
+`user`; `prompt_of` rebuilds them.
 """
 
 from __future__ import annotations
@@ -211,7 +213,30 @@ def _item(repo_name: str, commit: str | None, title: str, page_type: str, user: 
     }
 
 
-def items_from_repo(repo: Repo, limit: int | None = None) -> list[dict[str, Any]]:
+def compact(
+    item: dict[str, Any], context: str, related: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """An item without SemanticWiki's fixed prompt text, rebuilt by `prompt_of` when read: what
+    an item file shipped in eval_tasks/ holds, so that decontaminating training data against it
+    matches the item's own code, not the template every real page prompt shares."""
+    out = {k: v for k, v in item.items() if k not in ("system", "user")}
+    out["context"] = context
+    out["related_pages"] = [list(x) for x in related[:MAX_RELATED]]
+    return out
+
+
+def prompt_of(item: dict[str, Any]) -> tuple[str, str]:
+    """(system, user) of an item, full or compact."""
+    if item.get("user"):
+        return item.get("system") or PAGE_SYSTEM, item["user"]
+    related = [(t, f) for t, f in item.get("related_pages") or []]
+    user = page_prompt(item["title"], item.get("type", "module"), item.get("context", ""), related)
+    return PAGE_SYSTEM, user
+
+
+def items_from_repo(
+    repo: Repo, limit: int | None = None, compact_items: bool = False
+) -> list[dict[str, Any]]:
     """Page items for one repository: an architecture overview, then one page per source file."""
     code = set(CODE_LANGUAGES)
     sources = [p for p in repo.iter_files() if language_of(p) in code]
@@ -233,8 +258,10 @@ def items_from_repo(repo: Repo, limit: int | None = None) -> list[dict[str, Any]
     items = []
     for i, (title, page_type, chunks) in enumerate(pages[: limit or None]):
         related = [x for j, x in enumerate(files) if j != i]
-        user = page_prompt(title, page_type, code_context(chunks), related)
-        items.append(_item(repo.name, repo.commit, title, page_type, user, related))
+        context = code_context(chunks)
+        user = page_prompt(title, page_type, context, related)
+        item = _item(repo.name, repo.commit, title, page_type, user, related)
+        items.append(compact(item, context, related) if compact_items else item)
     return items
 
 
