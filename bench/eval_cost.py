@@ -82,7 +82,7 @@ def main() -> None:
         return [
             '{"tool": "docs_navigator", "paths": [["subpages", 0, "content"]]}'
             if len(turns) == 1 else '{"score": 1, "reasoning": "", "evidence": ""}'
-            for _, turns in batch
+            for _, turns, _ in batch
         ]  # fmt: skip
 
     start = time.perf_counter()

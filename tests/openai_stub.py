@@ -69,7 +69,10 @@ def _judge(prompt: str) -> str:
         tree = json.loads(prompt.split("```json\n", 1)[1].split("\n```", 1)[0])
         paths = [["subpages", i, "content"] for i in range(len(tree.get("subpages") or []))]
         return json.dumps({"tool": TOOL, "paths": paths})
-    docs = prompt.split(TOOL + " result:", 1)[-1].split("Documentation:", 1)[-1].lower()
+    if TOOL + " result:" in prompt:
+        docs = prompt.split(TOOL + " result:", 1)[1].lower()
+    else:  # the whole wiki, before the criterion
+        docs = prompt.split("Documentation:", 1)[-1].split("Evaluate this criterion", 1)[0].lower()
     words = re.findall(r"[a-z]{5,}", criterion.lower())
     hit = any(w in docs for w in words)
     return json.dumps({"criteria": criterion, "score": int(hit), "reasoning": "keyword check",

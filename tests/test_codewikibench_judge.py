@@ -33,7 +33,7 @@ JUDGES = {  # the published judge -> the wikikit provider that serves it here
 needs_fixtures = pytest.mark.skipif(
     not FIXTURES.is_dir(), reason="shared CodeWikiBench fixtures absent"
 )
-_CRITERION = re.compile(r'Criterion: "(?P<c>.*?)"\n\n(?:Documentation|Documentation tree):', re.S)
+_CRITERION = re.compile(r'Criterion: "(?P<c>.*?)"\n\n(?:Decide|First find)', re.S)
 
 
 def leaves(nodes):
@@ -308,7 +308,8 @@ def test_judge_loop_retries_then_reports_without_a_server() -> None:
 
     def converse(batch):
         out = []
-        for system, turns in batch:
+        for system, turns, shared in batch:
+            assert turns[0][1].startswith(shared) and shared.startswith("Documentation tree:")
             assert system.startswith("You evaluate software documentation")
             c = _CRITERION.search(turns[0][1])["c"]
             calls[c] = calls.get(c, 0) + 1

@@ -4,7 +4,8 @@ What CodeWikiBench does (FSoft-AI4Code/CodeWikiBench at commit 5e728fb, src/judg
 src/tools/docs_navigator.py, src/utils.py), and what this module keeps:
 - each rubric leaf is judged alone: the prompt gives the leaf's criterion and the documentation's
   `docs_tree` outline (titles only, texts hidden as `<detail_content>`) and asks the judge to
-  read the sections it needs with the `docs_navigator` tool before deciding;
+  read the sections it needs with the `docs_navigator` tool before deciding (here the outline
+  comes first and the criterion after it, so all leaves share one cacheable prefix);
 - the tool takes `paths`, a list of key paths into the documentation (e.g. `["subpages", 2,
   "content", "Getting Started"]`), and answers each with the content found there, as JSON, cut
   at a token limit (upstream: 36,000 tokens);
@@ -94,16 +95,21 @@ class JudgeSettings:
 
 
 Turn = tuple[str, str]  # (role, text)
-# converse([(system, turns), ...]) -> the next assistant reply, or the error that ended it, each
-Converse = Callable[[list[tuple[str, list[Turn]]]], list["str | BaseException"]]
+# converse([(system, turns, shared), ...]) -> the next assistant reply, or the error that ended
+# it, for each; `shared` is the start of the first turn that every leaf's prompt has in common
+Converse = Callable[[list[tuple[str, list[Turn], str]]], list["str | BaseException"]]
 
 
 def teacher_converse(teacher: Any) -> Converse:
-    """A wikikit teacher (cached, budgeted, retried, concurrent) as a `Converse`."""
+    """A wikikit teacher (cached, budgeted, retried, concurrent) as a `Converse`; the shared
+    documentation goes out as the teacher's cacheable block."""
     from wikikit.teachers import TeacherRequest
 
-    def converse(batch: list[tuple[str, list[Turn]]]) -> list[str | BaseException]:
-        requests = [TeacherRequest.of(list(turns), system=system) for system, turns in batch]
+    def converse(batch: list[tuple[str, list[Turn], str]]) -> list[str | BaseException]:
+        requests = [
+            TeacherRequest.of(list(turns), system=system, shared=shared)
+            for system, turns, shared in batch
+        ]
         return [
             r if isinstance(r, BaseException) else r.text for r in teacher.complete_many(requests)
         ]
@@ -111,7 +117,17 @@ def teacher_converse(teacher: Any) -> Converse:
     return converse
 
 
+def documentation_block(docs: Docs, mode: str) -> str:
+    """What every leaf's prompt starts with: the outline (tool mode) or every page (whole)."""
+    if mode == "whole":
+        return f"Documentation:\n\n{docs.whole_text()}\n\n"
+    tree = json.dumps(docs.tree, indent=2, ensure_ascii=False)
+    return f"Documentation tree:\n```json\n{tree}\n```\n\n"
+
+
 def first_prompt(criterion: str, docs: Docs, mode: str, attempt: int) -> str:
+    """A leaf's first user turn: the documentation first (one prefix that every leaf of a judge
+    shares, so providers' prompt caches serve it), then the criterion and what to do."""
     retry = (
         f"(Attempt {attempt}: the previous attempt ended without a usable verdict. Reply with "
         "valid JSON in exactly the format asked.)\n\n"
@@ -119,17 +135,15 @@ def first_prompt(criterion: str, docs: Docs, mode: str, attempt: int) -> str:
         else ""
     )
     if mode == "whole":
-        return (
-            f'{retry}Evaluate this criterion against the documentation:\n\nCriterion: "{criterion}"'
-            f"\n\nDocumentation:\n\n{docs.whole_text()}\n\n"
-            "Decide whether the criterion is documented. Reply with the JSON verdict only."
+        ask = "Decide whether the criterion is documented. Reply with the JSON verdict only."
+    else:
+        ask = (
+            f"First find and read the sections that concern this criterion with the {TOOL} "
+            "tool, then decide whether it is documented. Reply with the JSON verdict."
         )
-    tree = json.dumps(docs.tree, indent=2, ensure_ascii=False)
     return (
-        f'{retry}Evaluate this criterion against the documentation:\n\nCriterion: "{criterion}"'
-        f"\n\nDocumentation tree:\n```json\n{tree}\n```\n\n"
-        f"First find and read the sections that concern this criterion with the {TOOL} tool, "
-        "then decide whether it is documented. Reply with the JSON verdict."
+        f"{documentation_block(docs, mode)}{retry}Evaluate this criterion against the "
+        f'documentation above:\n\nCriterion: "{criterion}"\n\n{ask}'
     )
 
 
@@ -188,6 +202,7 @@ def judge_docs(
     settings = settings or JudgeSettings()
     mode = settings.mode_for(docs)
     system = SYSTEM + (TOOL_SYSTEM if mode == "tool" else "")
+    shared = documentation_block(docs, mode)
     tree = copy.deepcopy(list(rubrics))
     leaves = [_Leaf(trail, node) for trail, node in iter_leaves(tree)]
     for leaf in leaves:
@@ -207,7 +222,7 @@ def judge_docs(
         active = [leaf for leaf in leaves if not leaf.done]
         if not active:
             break
-        replies = converse([(system, list(leaf.turns)) for leaf in active])
+        replies = converse([(system, list(leaf.turns), shared) for leaf in active])
         run.requests += len(active)
         for leaf, reply in zip(active, replies, strict=True):
             if isinstance(reply, BaseException):
