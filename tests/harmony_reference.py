@@ -59,10 +59,16 @@ def harmony_text(
                 ]
             )
         convo.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, dev))
-    for m in messages:
+    # The prompt: everything up to the last user message, rendered as harmony renders a prompt to
+    # complete; then the turn the model writes, rendered for training.
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    cut = len(convo)
+    for i, m in enumerate(messages):
         role = m["role"]
         if role == "user":
             convo.append(oh.Message.from_role_and_content(oh.Role.USER, m["content"]))
+            if i == users[-1]:
+                cut = len(convo)
         elif role == "tool":
             convo.append(
                 oh.Message.from_author_and_content(
@@ -102,10 +108,14 @@ def harmony_text(
                         "final"
                     )
                 )
-    tokens = ENC.render_conversation_for_training(
-        oh.Conversation.from_messages(convo), oh.RenderConversationConfig(auto_drop_analysis=False)
+    prompt = ENC.render_conversation_for_completion(
+        oh.Conversation.from_messages(convo[:cut]), oh.Role.ASSISTANT
+    )[:-2]  # without the <|start|>assistant it ends with
+    turn = ENC.render_conversation_for_training(
+        oh.Conversation.from_messages(convo[cut:]),
+        oh.RenderConversationConfig(auto_drop_analysis=False),
     )
-    text = ENC.decode_utf8(tokens)
+    text = ENC.decode_utf8(list(prompt) + list(turn))
     if runtime == "node-llama-cpp" and instructions and not tools:
         text = text.replace(
             f"<|message|># Instructions\n\n{instructions}<|end|>",

@@ -13,7 +13,10 @@ Harmony mapping (openai-harmony does the rendering):
 - assistant: `thinking` -> analysis channel; content -> final channel, or a commentary
   preamble when the turn makes tool calls; each tool call -> commentary message
   `to=functions.NAME` with `<|constrain|>json`; tool results -> `functions.NAME to=assistant`.
-- `render_conversation_for_training` with `auto_drop_analysis=False`, so thinking is kept.
+- the conversation before the last user message is rendered as harmony renders a prompt for the
+  runtime (`render_conversation_for_completion`: earlier analysis dropped, as every runtime
+  does); the turn after it with `render_conversation_for_training(auto_drop_analysis=False)`, so
+  the thinking the model writes is kept.
 
 Speed: the system + developer prefix is the same for most examples, so its tokens are rendered
 once and cached; the rest of the conversation is rendered on its own and appended. The first
@@ -298,10 +301,29 @@ class HarmonyRenderer:
         self._n = 0
 
     def full(self, example: Example) -> str:
-        """Harmony's rendering of the whole conversation in one call (the reference)."""
-        tokens = self.enc.render_conversation_for_training(
-            harmony_conversation(example, self.effort, self.current_date), self.config
+        """Harmony's rendering of the whole example (the reference the skeletons are checked
+        against): the conversation up to the last user message as harmony renders a prompt for
+        the runtime to complete (earlier analysis dropped by harmony's own rule), then the turn
+        the model writes, rendered for training (its analysis kept, ending in <|return|>)."""
+        import openai_harmony as oh
+
+        msgs = example.messages
+        users = [i for i, m in enumerate(msgs) if m.role == "user"]
+        cut = users[-1] + 1 if users else 0
+        prefix = _harmony_prefix(example, self.effort, self.current_date) + _harmony_turns(
+            msgs[:cut]
         )
+        prompt = self.enc.render_conversation_for_completion(
+            oh.Conversation.from_messages(prefix), oh.Role.ASSISTANT
+        )
+        if self.enc.decode_utf8(prompt[-2:]) != "<|start|>assistant":  # harmony's own suffix
+            raise WikikitError("openai-harmony's completion prompt has an unexpected ending")
+        tokens = list(prompt[:-2])
+        turn = _harmony_turns(msgs[cut:])
+        if turn:
+            tokens += self.enc.render_conversation_for_training(
+                oh.Conversation.from_messages(turn), self.config
+            )
         return for_runtime(self.enc.decode_utf8(tokens), example, self.runtime)
 
     @staticmethod
