@@ -307,6 +307,7 @@ def test_modelfile_round_trips_and_carries_the_settings():
     text = render_modelfile(spec, header=["hello"])
     assert text.startswith("# hello\nFROM ./model.gguf\n")
     back = parse_modelfile(text)
+    assert "\nPARSER harmony\n" in text and back.parser == "harmony"
     assert back.template == spec.template and "Reasoning: {{ if .ThinkLevel }}" in back.template
     assert back.system == WIKI_AGENT_SYSTEM
     assert back.license == LICENSE_TEXT and "Apache" in back.license

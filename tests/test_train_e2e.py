@@ -42,6 +42,7 @@ train:
   warmup_ratio: 0.0
   save_steps: 2
   gradient_checkpointing: false
+  lora: {r: 8, alpha: 16, dropout: 0.0, target_experts: true}
 """
 
 
@@ -103,6 +104,7 @@ def test_adapter_weights_changed(trained):
     # PEFT initialises every B matrix to zero: a nonzero B is what training wrote.
     assert any(float(v.abs().max()) > 0 for v in lora_b.values())
     assert any("q_proj" in k for k in lora_b)
+    assert any("mlp.experts" in k for k in lora_b)  # train.lora.target_experts
 
 
 def test_merged_model_loads_and_generates(trained):

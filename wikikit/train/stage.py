@@ -96,8 +96,15 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def plan(ctx: StageContext) -> list[str]:
+    """--dry-run: the run's shape, then what it needs (tokens, packing, steps, GPU memory)."""
+    from wikikit.train.estimate import plan_lines
+
     train = ctx.section
     base = (ctx.recipe.data.get("model") or {}).get("base", "openai/gpt-oss-20b")
+    data_dir = Path(ctx.inputs.get("data") or ctx.run_dir / "data")
+    estimates, warnings = plan_lines(ctx.recipe, data_dir, resolve_base_model(ctx, build=False))
+    for w in warnings:
+        console.warn(w)
     return [
         f"train: axolotl LoRA on {base} (profile {profile_of(ctx.recipe)}, "
         f"launcher {' '.join([launcher_of(ctx.recipe), *launcher_args(ctx.recipe)])})",
@@ -107,6 +114,7 @@ def plan(ctx: StageContext) -> list[str]:
             if train.get("max_steps")
             else f"{train.get('num_epochs', 1)} epoch(s)"
         ),
+        *estimates,
     ]
 
 
