@@ -240,12 +240,13 @@ def _stage_command(stage: str, doc: str):
             )
             return
         if extra.get("check_labels"):
+            from wikikit.train.labels import DEFAULT_N
             from wikikit.train.stage import label_check
 
             ctx = runner.make_context(
                 r, Path(run_dir) if run_dir else runner.default_run_dir(r), stage
             )
-            report = label_check(ctx, extra.get("n") or 3)
+            report = label_check(ctx, extra.get("n") or DEFAULT_N)
             for line in report.lines():
                 click.echo(line)
             sys.exit(0 if report.ok else 1)

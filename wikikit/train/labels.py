@@ -125,10 +125,29 @@ class RowCheck:
     problem: str = ""
     detail: list[str] = field(default_factory=list)
     trained_tokens: list[int] = field(default_factory=list)
+    shapes: tuple[str, ...] = ()  # "thinking", "tool calls", "turns" the row has
+
+
+def shapes_of(row: dict) -> tuple[str, ...]:
+    msgs = row.get("messages") or []
+    out = []
+    if any(m.get("thinking") for m in msgs):
+        out.append("thinking")
+    if any(m.get("tool_calls") for m in msgs):
+        out.append("tool calls")
+    if sum(m.get("role") == "user" for m in msgs) > 1:
+        out.append("turns")
+    return tuple(out)
 
 
 def check_row(row: dict, prepared: dict[tuple, dict], tokenizer: Any, window: int = 48) -> RowCheck:
     """Compare one data row with the prepared row of the same token ids."""
+    result = _check_row(row, prepared, tokenizer, window)
+    result.shapes = shapes_of(row)
+    return result
+
+
+def _check_row(row: dict, prepared: dict[tuple, dict], tokenizer: Any, window: int) -> RowCheck:
     rid, cat = str(row.get("id")), str(row.get("category"))
     try:
         ids, want = expected_labels(row["text"], tokenizer)
@@ -231,7 +250,13 @@ class LabelReport:
         for cat, checks in self.by_category().items():
             bad = [c for c in checks if not c.ok]
             verdict = "ok" if not bad else f"{len(bad)} MISMATCH"
-            lines.append(f"labels: {cat}: {len(checks)} checked, {verdict}")
+            kinds = [
+                f"{n} with {s}"
+                for s in ("thinking", "tool calls", "turns")
+                if (n := sum(s in c.shapes for c in checks))
+            ]
+            shapes = f" ({', '.join(kinds)})" if kinds else ""
+            lines.append(f"labels: {cat}: {len(checks)} checked, {verdict}{shapes}")
         first = next((c for c in self.checks if not c.ok), None)
         if first is not None:
             lines.append(
@@ -262,10 +287,15 @@ def check_labels(
     axolotl_bin: Path | None = None,
 ) -> LabelReport:
     """Run Axolotl's preprocessing on a sample of the data and check every prepared row."""
-    from wikikit.train.axolotl_config import axolotl_config, check_config, config_yaml
+    from wikikit.train.axolotl_config import axolotl_config, check_config, config_yaml, recipe_data
     from wikikit.train.axolotl_run import find_axolotl, run_axolotl, subprocess_env
 
     data_dir = Path(data_dir)
+    fmt = (recipe_data(recipe).get("model") or {}).get("format", "harmony")
+    if fmt != "harmony":
+        raise InputError(
+            f"model.format: {fmt}: --check-labels reads the data's harmony text (format: harmony)"
+        )
     if not (data_dir / "train.jsonl").is_file():
         raise InputError(
             f"train --check-labels: no train.jsonl in {data_dir}; run the data stage first "
