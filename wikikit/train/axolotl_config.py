@@ -2,16 +2,20 @@
 with its errors mapped back to recipe keys.
 
 Profiles: `gpu` follows Axolotl's gpt-oss LoRA example (examples/gpt-oss/
-gpt-oss-20b-sft-lora-singlegpu.yaml) key for key; `cpu` is what runs a tiny gpt-oss on a laptop
+gpt-oss-20b-sft-lora-singlegpu.yaml) key for key; `multi_gpu` and `deepspeed` add its FSDP2 and
+ZeRO-3 examples' settings (below); `cpu` is what runs a tiny gpt-oss on a laptop
 (eager attention, no kernels, no MXFP4, no Cut Cross Entropy). `train.axolotl` passes raw keys
 through and wins over everything generated here. Pure: nothing here runs Axolotl.
 
 What is trained is the same for every profile and never depends on the template a downloaded
-tokenizer carries: wikikit's harmony template is handed to Axolotl (`chat_template: jinja`;
+tokenizer carries: wikikit's harmony template is handed to Axolotl (`chat_template: jinja` with
+`chat_template_jinja` a path, which Axolotl reads, axolotl/utils/chat_templates/base.py:45-53;
 Axolotl also puts it on the tokenizer it saves, axolotl/loaders/tokenizer.py:316-326), rendered
 for the recipe's runtime and date (`chat_template_kwargs`, passed to every rendering,
-axolotl/prompt_strategies/chat_template.py:121-125); turns are located by wikikit's strategy
-(wikikit/train/harmony_turns.py) and every token that ends a turn is an EOT token, trained with its
+axolotl/prompt_strategies/chat_template.py:121-125); assistant turns are the trained role
+(`roles_to_train`, :540), located by wikikit's strategy (wikikit/train/harmony_turns.py; Axolotl
+loads a strategy by module path, prompt_strategies/__init__.py:12-48), and every token that ends
+a turn is an EOT token (`eot_tokens` is read from the top level, :1355), trained with its
 turn (`train_on_eot: turn`, chat_template.py:634-661; `<|return|>` is also the tokenizer's EOS,
 so `train_on_eos` must match, :421-430).
 """
