@@ -2,15 +2,14 @@
 
 The data has every shape the label check knows (a system prompt with thinking, a tool call and its
 result, two turns, a text with no user turn); the stage checks the labels before training, and a
-configuration without `<|call|>` among the end tokens is caught before it trains."""
+configuration without `<|call|>` among the end tokens fails the label check, and the stage stops
+before it trains."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +42,7 @@ train:
   save_steps: 2
   gradient_checkpointing: false
   lora: {r: 8, alpha: 16, dropout: 0.0, target_experts: true}
+  check_labels: 0  # checked below on its own (and in the demo run, before its training)
 """
 
 
@@ -144,14 +144,6 @@ def test_assistant_only_loss_masking(trained):
     assert "Reasoning: medium" not in trained_text
 
 
-def test_labels_were_checked_for_every_category_before_training(trained):
-    ctx, _ = trained
-    metrics = json.loads((ctx.out_dir / "metrics.json").read_text())
-    assert metrics["label_check"] == {
-        cat: {"checked": 2, "ok": 2} for cat in ("cpt", "multi_turn", "qa", "tool_use")
-    }
-
-
 def test_tool_call_turn_trains_its_call_token_and_channel(trained):
     """On Axolotl's prepared dataset of the real run: the tool call's <|call|> is trained, and so
     is the header the model opens each turn with (<|channel|> right after <|start|>assistant)."""
@@ -179,35 +171,21 @@ def test_tool_call_turn_trains_its_call_token_and_channel(trained):
         assert "def f(): pass" not in tok.decode(trained_ids)  # the tool result's text
 
 
-def _wikikit(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    exe = str(Path(sys.executable).parent / "wikikit")
-    env = {**os.environ, **OFFLINE_ENV}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    return subprocess.run(
-        [exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
-    )
-
-
-def test_check_labels_fails_without_the_call_token(trained):
+def test_check_labels_fails_without_the_call_token(trained, monkeypatch):
     """`wikikit train --check-labels` on a config whose end tokens lack <|call|>: exit 1, the
-    tool-use rows are the mismatch, decoded with the call outside the trained part."""
+    tool-use rows are the mismatch, decoded with the call outside the trained part, and every
+    other shape (system + thinking, two turns, no user turn) passes through Axolotl's own
+    preprocessing."""
+    from click.testing import CliRunner
+
+    from wikikit.cli import cli
+
     ctx, _ = trained
-    res = _wikikit(
-        [
-            "train",
-            "recipe.yaml",
-            "--check-labels",
-            "--n",
-            "1",
-            "--run-dir",
-            ".",
-            "--set",
-            WITHOUT_CALL,
-        ],
-        ctx.run_dir,
-    )
-    out = res.stdout
-    assert res.returncode == 1, res.stdout + res.stderr[-3000:]
+    monkeypatch.chdir(ctx.run_dir)
+    args = ["train", "recipe.yaml", "--check-labels", "--n", "1", "--run-dir", "."]
+    res = CliRunner().invoke(cli, [*args, "--set", WITHOUT_CALL])
+    out = res.output
+    assert res.exit_code == 1, out
     assert "labels: tool_use: 1 checked, 1 MISMATCH" in out
     for cat in ("cpt", "multi_turn", "qa"):
         assert f"labels: {cat}: 1 checked, ok" in out
@@ -220,9 +198,10 @@ def test_stage_stops_before_training_on_a_label_mismatch(trained):
     ctx, _ = trained
     from wikikit.train import stage as train
 
-    broken = _context(ctx.run_dir, (WITHOUT_CALL,))
+    broken = _context(ctx.run_dir, (WITHOUT_CALL, "train.check_labels=1"))
     broken.out_dir = ctx.run_dir / "train-broken"
     with pytest.raises(WikikitError, match="stopped before training") as err:
         train.run_stage(broken)
-    assert "tool_use: 2 checked, 2 MISMATCH" in str(err.value)
+    assert "tool_use: 1 checked, 1 MISMATCH" in str(err.value)
+    assert "Axolotl trains:" in str(err.value)  # the decoded mismatch
     assert not (broken.out_dir / "logs" / "train.log").exists()
