@@ -12,6 +12,12 @@ VOCAB := .cache/vocab/o200k_base.tiktoken
 VOCAB_MEMBER := litellm/litellm_core_utils/tokenizers/fb374d419588a4632f3f557e76b4b70aebbca790
 O200K_SHA256 := 446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
 MERMAID_DIR := wikikit/mermaid
+# The SemanticWiki client (not on npm): the vendored pack beside this checkout when there is one
+# (tests and CI), else wikikit builds it from git at the pinned commit (needs the internet).
+SEMANTICWIKI_TGZ ?= $(firstword $(wildcard $(abspath ../shared/vendor/semanticwiki/semanticwiki-1.2.1.tgz) $(abspath ../../shared/vendor/semanticwiki/semanticwiki-1.2.1.tgz)))
+ifneq ($(SEMANTICWIKI_TGZ),)
+export WIKIKIT_SEMANTICWIKI_TGZ ?= $(SEMANTICWIKI_TGZ)
+endif
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
@@ -20,9 +26,9 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test-setup test test-fast demo lint format clean
+.PHONY: setup test-setup test test-fast demo lint format clean semanticwiki-client
 
-setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp
+setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp semanticwiki-client
 
 # The tests also need Debian's chromium (the report is checked in a real browser) and Go (the
 # Modelfile TEMPLATE is rendered with Go's text/template, as Ollama does).
@@ -63,6 +69,11 @@ $(VOCAB):
 $(MERMAID_DIR)/node_modules/.stamp: $(MERMAID_DIR)/package.json $(MERMAID_DIR)/package-lock.json
 	cd $(MERMAID_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# SemanticWiki 1.2.1 and its runtime packages (npm ci on wikikit/semanticwiki/client's lock, ~30 s),
+# installed once into $(CACHE_HOME)/semanticwiki/ with its seeded embedding cache; a no-op after.
+semanticwiki-client: $(VENV)/.deps
+	WIKIKIT_CACHE=$(CACHE_HOME) $(BIN)/python -m wikikit.semanticwiki.install
 
 # llama-cpp-python builds from source (~5 min); the built wheel is cached outside the clone.
 $(VENV)/.llama-cpp: $(VENV)/.deps

@@ -1,16 +1,23 @@
-"""Rebuild demo/teacher-cache.sqlite: the teacher answers the demo's synthetic source replays.
+"""Rebuild demo/teacher-cache.sqlite: the teacher answers the demo's teacher-backed sources replay.
 
-The demo recipe's synthetic source runs with `teacher: {offline: true, cache: ...}`: every
-prompt must already be in the cache, keyed by (provider, model, system, messages, sampling).
-This script runs that same source once, with `offline` off, against a local fake teacher on
-127.0.0.1 (tests/teacher_fakes.py) that answers in each generator's format with documentation
-written from the real demo/shop code: each top-level class or function of the files a prompt
-shows gets a section with an exact `path:start-end` reference, a snippet of those lines and a
-Mermaid diagram of the file's imports, so the quality filters (refs verified against
-demo/shop) keep the answers. No real model, no API key, no network beyond 127.0.0.1.
+The demo recipe's synthetic source (`distill`) and SemanticWiki source (`sw_teacher`) run with
+`teacher: {offline: true, cache: ...}`: every prompt must already be in the cache, keyed by
+(provider, model, system, messages, sampling). This script runs those same sources once, with
+`offline` off, against a local fake teacher on 127.0.0.1 (tests/teacher_fakes.py) that answers
+with documentation written from the real demo/shop code, so the quality filters (refs verified
+against demo/shop) keep the answers. No real model, no API key, no network beyond 127.0.0.1:
+
+- the synthetic generators' prompts get each generator's format: each top-level class or
+  function of the files a prompt shows gets a section with an exact `path:start-end` reference,
+  a snippet of those lines and a Mermaid diagram of the file's imports;
+- SemanticWiki's own prompts (the real client, run by `sw_teacher` from the vendored pack) get
+  what its local mode asks for: the plan as raw JSON, each page starting with `# <title>` and
+  citing `📄 [path:line](../path#Lline)` the code its prompt shows, and the index.
 
 Run it from the repository root whenever the prompts change (the synthetic generators, the
-demo recipe's `distill` source, or demo/shop, which is frozen for this reason):
+demo recipe's teacher-backed sources, the SemanticWiki client, or demo/shop, which is frozen
+for this reason); the SemanticWiki client must be installable (`make setup`, or
+WIKIKIT_SEMANTICWIKI_TGZ):
 
     .venv/bin/python demo/build_teacher_cache.py
 """
@@ -18,6 +25,7 @@ demo recipe's `distill` source, or demo/shop, which is frozen for this reason):
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -26,10 +34,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 RECIPE = ROOT / "recipes" / "demo.yaml"
 SHOP = ROOT / "demo" / "shop"
-SOURCE = "distill"
+SOURCES = ("distill", "sw_teacher")
 MAX_SNIPPET_LINES = 20
 TOP_LEVEL = re.compile(r"^(class|def) (\w+)")
 IMPORT = re.compile(r"^from (shop\.\w+) import (.+)$")
+NAMED_CHUNK = re.compile(r"^### (?P<kind>[^:\n]+): (?P<name>\w+) \(")
 FILE_MENTION = re.compile(r"(?:File: |Document `|`)(shop/\w+\.py)\b")
 
 sys.path.insert(0, str(ROOT / "tests"))  # the fake teacher server and scripted responder
@@ -103,12 +112,122 @@ def paths_in(text: str) -> list[str]:
     return found or ["shop/orders.py"]
 
 
+# -- SemanticWiki's local mode (wikikit/semanticwiki/protocol.py says what each call asks) --
+
+SHOP_PLAN = [
+    ("Architecture Overview", "overview", "How the API, the domain and the checkout services fit together.",
+     ["shop/__init__.py", "shop/api.py", "shop/orders.py"]),
+    ("Catalog and Pricing", "component", "Products, list prices, discount codes and tax.",
+     ["shop/catalog.py", "shop/pricing.py"]),
+    ("Shopping Cart", "component", "The cart: adding and removing items, quoting the total.",
+     ["shop/cart.py", "shop/pricing.py"]),
+    ("Checkout and Orders", "component", "Placing an order: stock reservation, payment and storage.",
+     ["shop/orders.py", "shop/inventory.py", "shop/payments.py", "shop/storage.py"]),
+    ("JSON API", "module", "The request handlers that expose the shop's three actions.",
+     ["shop/api.py", "shop/cart.py"]),
+    ("Getting Started", "guide", "What the package is and how its pieces are used together.",
+     ["README.md", "shop/__init__.py"]),
+]  # fmt: skip
+
+
+def local_plan() -> str:
+    pages = [
+        {"title": t, "filename": f"{re.sub(r'[^a-z0-9]+', '-', t.lower()).strip('-')}.md",
+         "type": kind, "context": context, "files": files}
+        for t, kind, context, files in SHOP_PLAN
+    ]  # fmt: skip
+    return json.dumps(
+        {"projectType": "Python library: a small online shop", "pages": pages}, indent=2
+    )
+
+
+def local_page(user: str) -> str:
+    """A page written from the chunks the prompt shows: each cited at its own first line."""
+    from wikikit.code.refs import format_local_ref
+    from wikikit.semanticwiki.protocol import parse_page_prompt
+
+    prompt = parse_page_prompt(user)
+    files = prompt.context_files or ["shop/orders.py"]
+    parts = [
+        f"# {prompt.title}",
+        f"## Overview\n\nThis {prompt.page_type} page covers {', '.join(f'`{f}`' for f in files[:4])} "
+        "of the shop, a small Python package whose checkout reserves stock, charges a payment "
+        "gateway and saves orders. It is plain Python with no framework, so every behaviour "
+        "below can be read straight from the code shown here.",
+        "## Key Components",
+    ]
+    shown = 0
+    for chunk in prompt.chunks:
+        if not chunk.path.endswith(".py") or not (SHOP / chunk.path).is_file():
+            continue
+        lines = (SHOP / chunk.path).read_text(encoding="utf-8").splitlines()
+        named = NAMED_CHUNK.match(chunk.header)
+        if named:  # `### class: Cart (shop/cart.py:15)`: cite the line the chunk starts at
+            kind, name, start = named["kind"], named["name"], chunk.start
+        else:  # a whole-file chunk: cite the first definition it shows
+            defs = [d for d in definitions(lines) if chunk.start <= d[2] <= chunk.end]
+            if not defs:
+                continue
+            kind, name, start, _ = defs[0]
+        what = docstring_of(lines, start) or f"The {kind} `{name}`, defined in `{chunk.path}`."
+        parts.append(f"### `{name}`\n\n{what} {format_local_ref(chunk.path, start)}")
+        shown += 1
+        if shown == 6:
+            break
+    if shown == 0:
+        parts.append(f"The page's files are {', '.join(f'`{f}`' for f in files)}.")
+    parts.append(
+        "## How It Works\n\nA request enters through the API, which builds or reads a cart; the "
+        "cart asks pricing for a quote from catalog prices, and checkout turns a quote into an "
+        "order only after stock is reserved and the payment is captured, releasing the stock "
+        "again if the charge fails."
+    )
+    if prompt.related:
+        parts.append(
+            "## Related Documentation\n\n" + "\n".join(f"- [{t}](./{f})" for t, f in prompt.related)
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def local_index(user: str) -> str:
+    from wikikit.semanticwiki.protocol import parse_index_prompt
+
+    prompt = parse_index_prompt(user)
+    groups = {"overview": "Overview", "component": "Components", "module": "API", "guide": "Guides"}
+    parts = [
+        f"# {prompt.project} Documentation",
+        "A small online shop in Python: a product catalog, carts, pricing with discount codes, "
+        "stock reservations, payments and order storage behind a small JSON API.",
+    ]
+    for kind, heading in groups.items():
+        pages = [(t, f) for t, f, k in prompt.pages if k == kind]
+        if pages:
+            parts.append(f"## {heading}\n\n" + "\n".join(f"- [{t}](./{f})" for t, f in pages))
+    return "\n\n".join(parts) + "\n"
+
+
+def local_mode_answer(user: str) -> str | None:
+    from wikikit.semanticwiki.protocol import call_kind
+
+    kind = call_kind(user)
+    if kind == "plan":
+        return local_plan()
+    if kind == "page":
+        return local_page(user)
+    if kind == "index":
+        return local_index(user)
+    return None
+
+
 def shop_responder(api: str, body: dict[str, Any]) -> str:
     """Documentation prompts get docs of the files they show; others the scripted formats."""
     import synthetic_fakes
     from teacher_fakes import last_user_text
 
     user = last_user_text(body)
+    local = local_mode_answer(user)
+    if local is not None:
+        return local
     system = synthetic_fakes._system(body)
     pick = int(hashlib.sha256(user.encode()).hexdigest(), 16) % 97
     scripted = (
@@ -157,35 +276,53 @@ def main() -> int:
     from teacher_fakes import FakeTeacherServer
 
     import wikikit  # noqa: F401 - sets the offline tokenizer paths first
-    from wikikit.data.sources import SourceContext, synthetic
+    from wikikit.data.sources import SourceContext, semanticwiki, synthetic
     from wikikit.recipe.load import load_recipe
 
     recipe = load_recipe(RECIPE)
-    config = recipe.data["data"]["sources"][SOURCE]
-    teacher = config["teacher"]
-    cache = recipe.resolve_path(teacher["cache"], ("data", "sources", SOURCE, "teacher", "cache"))
+    sources = recipe.data["data"]["sources"]
+
+    def teacher_of(name: str) -> dict:
+        config = sources[name]
+        return config["teacher"] if "teacher" in config else config["answerer"]["teacher"]
+
+    cache = recipe.resolve_path(
+        teacher_of(SOURCES[0])["cache"], ("data", "sources", SOURCES[0], "teacher", "cache")
+    )
     for suffix in ("", "-wal", "-shm"):
         Path(f"{cache}{suffix}").unlink(missing_ok=True)
     os.environ.setdefault("ANTHROPIC_API_KEY", "sk-ant-demo-fake")  # the fake server ignores it
     import tempfile
 
+    examples: list = []
+    failures: list = []
     with FakeTeacherServer(shop_responder) as server, tempfile.TemporaryDirectory() as tmp:
-        live = {
-            **config,
-            "teacher": {
+        for name in SOURCES:
+            config = sources[name]
+            teacher = teacher_of(name)
+            live_teacher = {
                 **teacher,
                 "offline": False,
                 "base_url": server.base_url(teacher["provider"]),
-            },
-        }
-        ctx = SourceContext(
-            recipe=recipe,
-            cache_dir=Path(tmp),
-            seed=int(recipe.data.get("seed", 0)),
-            key_path=("data", "sources", SOURCE),
-        )
-        examples = list(synthetic.generate(SOURCE, live, ctx))
-        failures = ctx.artifacts[f"synthetic/{SOURCE}/failures.json"]
+            }
+            if "teacher" in config:
+                live, generate = {**config, "teacher": live_teacher}, synthetic.generate
+            else:
+                live = {**config, "answerer": {**config["answerer"], "teacher": live_teacher}}
+                generate = semanticwiki.generate
+            ctx = SourceContext(
+                recipe=recipe,
+                cache_dir=Path(tmp),
+                seed=int(recipe.data.get("seed", 0)),
+                key_path=("data", "sources", name),
+            )
+            made = list(generate(name, live, ctx))
+            examples += made
+            failures += ctx.artifacts.get(f"synthetic/{name}/failures.json", [])
+            stats = ctx.stats[name]
+            if "answerer" in config and (stats.get("status_pending") or not made):
+                failures.append({"source": name, "stats": dict(stats)})
+            print(f"{name}: {len(made)} examples")
         requests = len(server.log)
     import sqlite3
 

@@ -1,6 +1,6 @@
 """Regenerate the small datasets the eval tasks ship (each task folder's test.jsonl).
 
-    python eval_tasks/make_datasets.py
+    python eval_tasks/make_datasets.py     (from the project root, with wikikit importable)
 
 The code files below are small, self-contained modules written for these tasks (no third-party
 code), in the languages SemanticWiki users document most. Each task reuses them differently.
@@ -331,7 +331,18 @@ def write(task: str, rows: list[dict]) -> None:
     print(f"{path.relative_to(HERE)}: {len(rows)} rows")
 
 
+def semanticwiki_page_rows() -> list[dict]:
+    """SemanticWiki page prompts for the held-out demo codebase, each carrying its files."""
+    from wikikit.code.repo import Repo
+    from wikikit.semanticwiki.items import items_from_repo
+
+    repo = Repo(HERE.parent / "demo" / "ledger", "demo/ledger")
+    files = {p: repo.read_text(p) for p in repo.iter_files()}
+    return [{**item, "files": files} for item in items_from_repo(repo, compact_items=True)]
+
+
 def main() -> None:
+    write("semanticwiki_page", semanticwiki_page_rows())
     write(
         "wikikit_traceability",
         [

@@ -3,7 +3,7 @@
 It answers /v1/chat/completions and /v1/completions with answers built from the prompt, so each
 task's metric has something real to score: documentation citing the shown lines, a Mermaid
 diagram of the asked type, a bundled tool call for the tool the request names, a marked wiki,
-and CodeWikiBench judge verdicts. `broken=True` answers badly instead (hallucinated paths, a
+and CodeWikiBench judge verdicts (reading pages through the docs_navigator tool first). `broken=True` answers badly instead (hallucinated paths, a
 broken diagram, the wrong tool), so tests can see scores move.
 """
 
@@ -15,7 +15,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from wikikit.eval.rubrics import JUDGE_SYSTEM
+from wikikit.eval.codewikibench.judge import SYSTEM as JUDGE_SYSTEM
+from wikikit.eval.codewikibench.judge import TOOL
 
 DIAGRAMS = {
     "sequence": "sequenceDiagram\n    Client->>Gateway: request\n    Gateway-->>Client: token",
@@ -61,13 +62,56 @@ def _documentation(prompt: str, broken: bool) -> str:
     return "# Overview\n\n" + "\n".join(parts)
 
 
+def _judge(prompt: str) -> str:
+    """CodeWikiBench's per-leaf judge: read every page with the tool, then a keyword check."""
+    criterion = re.search(r'Criterion: "(.*?)"\n', prompt)[1]
+    if "Documentation tree:" in prompt and TOOL + " result:" not in prompt:
+        tree = json.loads(prompt.split("```json\n", 1)[1].split("\n```", 1)[0])
+        paths = [["subpages", i, "content"] for i in range(len(tree.get("subpages") or []))]
+        return json.dumps({"tool": TOOL, "paths": paths})
+    if TOOL + " result:" in prompt:
+        docs = prompt.split(TOOL + " result:", 1)[1].lower()
+    else:  # the whole wiki, before the criterion
+        docs = prompt.split("Documentation:", 1)[-1].split("Evaluate this criterion", 1)[0].lower()
+    words = re.findall(r"[a-z]{5,}", criterion.lower())
+    hit = any(w in docs for w in words)
+    return json.dumps({"criteria": criterion, "score": int(hit), "reasoning": "keyword check",
+                       "evidence": criterion})  # fmt: skip
+
+
+_CHUNK = re.compile(r"^### (?P<kind>\w+): (?P<name>\w+) \((?P<path>[^:()]+):(?P<line>\d+)\)$", re.M)
+
+
+def _semanticwiki_page(prompt: str, broken: bool) -> str:
+    """A page as SemanticWiki asks for it, one component per chunk of the prompt's context."""
+    title = re.search(r'# Documentation Task: "(.*)"', prompt)[1]
+    related = re.findall(r"^- \[[^\]]*\]\((\./[^)]+)\)$", prompt, re.M)
+    parts = [
+        f"# {title}",
+        "",
+        "## Overview",
+        "",
+        f"What {title} does.",
+        "",
+        "## Key Components",
+        "",
+    ]
+    for m in _CHUNK.finditer(prompt):
+        path = "made/up/path.py" if broken else m["path"]
+        line = int(m["line"]) + (500 if broken else 0)
+        parts += [f"### `{m['name']}`", "", f"The `{m['name']}` {m['kind']} is defined here "
+                  f"📄 [{path}:{line}](../{path}#L{line}).", ""]  # fmt: skip
+    parts += ["## How It Works", "", "```mermaid", "flowchart TD", "  A[call] --> B[result]",
+              "```", "", "## Related Documentation", ""]  # fmt: skip
+    parts += [f"- [{r[2:-3]}]({r})" for r in related]
+    return "\n".join(parts) + "\n"
+
+
 def answer(system: str, prompt: str, broken: bool = False) -> str:
-    if system == JUDGE_SYSTEM or "Is this requirement documented?" in prompt:
-        docs = prompt.split("# Requirement", 1)[0].lower()
-        req = prompt.rsplit("Requirement: ", 1)[1].split("\n")[0]
-        words = [w for w in re.findall(r"[a-z]{5,}", req.lower())]
-        hit = any(w in docs for w in words)
-        return json.dumps({"score": int(hit), "reasoning": "keyword check", "evidence": req})
+    if system.startswith(JUDGE_SYSTEM):
+        return _judge(prompt)
+    if '# Documentation Task: "' in prompt:
+        return _semanticwiki_page(prompt, broken)
     asked = re.search(r"\(Mermaid (\w+) diagram\.\)", prompt)
     if asked:
         body = "flowchart TD\n    A --> B --> " if broken else DIAGRAMS[asked[1]]
@@ -107,7 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            self._send({"object": "list", "data": [{"id": "stub", "object": "model"}]})
+            models = [{"id": m, "object": "model"} for m in self.server.model_ids]
+            self._send({"object": "list", "data": models})
         else:
             self._send({"error": "not found"}, 404)
 
@@ -140,9 +185,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StubServer(ThreadingHTTPServer):
-    def __init__(self, broken: bool = False):
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, broken: bool = False, port: int = 0, model_ids: tuple[str, ...] = ("stub",)):
+        super().__init__(("127.0.0.1", port), _Handler)
         self.broken = broken
+        self.model_ids = list(model_ids)
         self.requests: list[dict[str, Any]] = []
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 

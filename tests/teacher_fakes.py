@@ -19,7 +19,8 @@ connection closes), "400" (a request error no retry can fix). `batch_faults` doe
 the items of batches, one entry per submission: "succeeded", "errored" (api_error, transient),
 "invalid" (invalid_request_error), "expired", "canceled". `reject_params` names body keys the
 server answers 400 to (as Sonnet 5 does to `temperature`), directly and in batches. Every
-request is logged; every usage the server reports is kept in `usages`.
+request is logged; every usage the server reports is kept in `usages`. `fault_fn(api, body)`
+may name a fault for any request (faults that depend on more than one substring).
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class FakeTeacherServer:
         batch_polls: int = 1,
         min_cacheable_words: int = 0,
         thinking: Callable[[dict[str, Any]], str | None] | None = None,
+        fault_fn: Callable[[str, dict[str, Any]], str | None] | None = None,
     ):
         self.responder = responder
         self.faults = {k: list(v) for k, v in (faults or {}).items()}
@@ -102,6 +104,7 @@ class FakeTeacherServer:
         self.hold_batches = False
         self.min_cacheable_words = min_cacheable_words
         self.thinking = thinking  # Anthropic: a thinking block before the text (adaptive thinking)
+        self.fault_fn = fault_fn  # (api, body) -> a fault for this request, or None
         self.log: list[dict[str, Any]] = []
         self.usages: list[dict[str, Any]] = []  # (model, usage) of every answer given
         self.batches: dict[str, dict[str, Any]] = {}
@@ -205,6 +208,8 @@ class FakeTeacherServer:
             "/api/chat": "ollama",
         }.get(h.path)
         fault, marker = self._fault_for(raw)
+        if self.fault_fn is not None and fault == "ok":
+            fault = self.fault_fn(api or "", body) or "ok"
         self._record(h, api, fault, marker, body)
         if self.latency_s:
             time.sleep(self.latency_s)

@@ -42,7 +42,10 @@ def test_inspect_filters_by_source_and_reports_missing_data(tmp_path):
             "refs": [{"path": "a.py", "start": 1, "end": 3}],
             "messages": [
                 {"role": "user", "content": f"question {i}"},
-                {"role": "assistant", "content": f"answer {i}"},
+                {
+                    "role": "assistant",
+                    "content": f"answer {i}: 📄 [shop/cart.py:12](../shop/cart.py#L12) [bold]x[/]",
+                },
             ],
             "text": f"<|start|>user<|message|>question {i}<|end|>",
         }
@@ -55,5 +58,7 @@ def test_inspect_filters_by_source_and_reports_missing_data(tmp_path):
     assert result.exit_code == 0, result.output
     assert "e1" in result.output and "e2" in result.output and "e0" not in result.output
     assert "a.py:1-3" in result.output and "answer 2" in result.output
+    # Verbatim: rich markup would swallow `[shop/cart.py:12]` and `[bold]`.
+    assert "📄 [shop/cart.py:12](../shop/cart.py#L12) [bold]x[/]" in result.output
     missing = CliRunner().invoke(cli, ["inspect", str(tmp_path), "--split", "test"])
     assert missing.exit_code == 2 and "run the data stage first" in missing.stderr

@@ -55,6 +55,8 @@ def test_demo_data_stage_offline(tmp_path):
                 "--run-dir", str(run_dir),
                 "--set", f"data.sources.deepwiki.base_url={base}",
                 "--set", f"data.sources.distill.teacher.cache={cache}",
+            "--set", f"data.sources.sw_teacher.answerer.teacher.cache={cache}",
+            "--set", f"data.sources.sw_replay.answerer.deepwiki.base_url={base}",
             ],
             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
@@ -73,12 +75,32 @@ def test_demo_data_stage_offline(tmp_path):
     assert stats["deepwiki"]["pages_parsed"] == 6, stats["deepwiki"]
     assert stats["deepwiki"]["wikis_from_flight"] == 1 and stats["deepwiki"]["requests"] == 1
 
+    # SemanticWiki's local mode: the real client asked, the cached teacher and the replayed
+    # DeepWiki pages answered every call, offline, without one request to a teacher API.
+    teacher, replay = stats["sw_teacher"], stats["sw_replay"]
+    assert teacher["status_answered"] == teacher["exchanges"] > 0, teacher
+    assert teacher["api_calls"] == 0 and teacher["client_passes"] == 1, teacher
+    assert replay["examples_plan"] == 1 and replay["examples_page"] == 6, replay
+
     kept = Counter()
+    local_calls = Counter()
     for split in ("train", "validation", "test"):
         for line in (data / f"{split}.jsonl").read_text().splitlines():
-            kept[json.loads(line)["source"]] += 1  # the source kind
+            row = json.loads(line)
+            kept[row["source"]] += 1  # the source kind
+            if row["source"] == "semanticwiki":
+                local_calls[row["category"]] += 1
+                assert row["messages"][0]["role"] == "system"
+                assert row["messages"][1]["content"].startswith(
+                    (
+                        "You are analyzing a software project",
+                        "# Documentation Task:",
+                        "Generate an index page",
+                    )
+                )
     for source in ("codewikibench", "deepwiki", "synthetic", "traceability", "code_units"):
         assert kept[source] > 0, (source, kept)
+    assert set(local_calls) == {"plan", "page", "index"}, local_calls
     mix = quality["mix"]
     assert mix["shortfalls"] == {} and mix["actual"] == mix["planned"], mix
     assert sum(mix["actual"].values()) == 50

@@ -44,6 +44,8 @@ def test_demo_runs_every_stage_offline(tmp_path):
             "run", str(RECIPE), "--run-dir", str(run_dir),
             "--set", f"data.sources.deepwiki.base_url={base}",
             "--set", f"data.sources.distill.teacher.cache={cache}",
+            "--set", f"data.sources.sw_teacher.answerer.teacher.cache={cache}",
+            "--set", f"data.sources.sw_replay.answerer.deepwiki.base_url={base}",
             "--set", "train.max_steps=2",
             "--set", "eval.limit=1",
             "--set", "eval.compare_base=false",
@@ -85,8 +87,13 @@ def test_demo_runs_every_stage_offline(tmp_path):
         "wikikit_mermaid",
         "wikikit_tooluse",
         "wikikit_completeness",
+        "semanticwiki_page",
     ):
         assert task in json.dumps(results["scores"]), task
+    # SemanticWiki's page prompts for demo/ledger, the codebase no training source reads
+    items = (run_dir / "eval" / "heldout" / "semanticwiki_page.jsonl").read_text().splitlines()
+    assert len(items) == 4 and all(json.loads(i)["repo"] == "demo/ledger" for i in items)
+    assert results["intervals"]["semanticwiki_page"]["refs_right"]["n"] == 1  # eval.limit=1
     # package: a GGUF that loaded and agreed with transformers, and a Modelfile pointing at it
     package = json.loads((run_dir / "package" / "package.json").read_text())
     assert (run_dir / "package" / "model.gguf").stat().st_size > 1_000_000

@@ -16,6 +16,7 @@ import model_fixtures
 import pytest
 
 from wikikit.errors import InputError, WikikitError
+from wikikit.eval import local_server
 from wikikit.eval import stage as evaluate
 from wikikit.recipe.load import load_recipe
 from wikikit.stage import StageContext
@@ -101,7 +102,7 @@ def gguf_run(tiny_gguf: Path, tmp_path_factory: pytest.TempPathFactory):
         return payloads[-1]
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(evaluate.subprocess, "Popen", recorder)
+        mp.setattr(local_server.subprocess, "Popen", recorder)
         mp.setattr(LocalCompletionsAPI, "_create_payload", recording_payload)
         result = evaluate.run_stage(ctx)
     return ctx, result, recorder, payloads
@@ -142,7 +143,7 @@ def test_gguf_backend_serves_the_package_gguf_on_localhost_and_stops_it(gguf_run
         (response,) = _responses(out["lm_eval"], task)
         assert response  # the server generated text for the task's one item
     md = (ctx.out_dir / "results.md").read_text()
-    assert "| task | metric | fine-tuned | target |" in md and "**validity**" in md
+    assert "| task | metric | n | fine-tuned | target |" in md and "**validity**" in md
 
 
 @pytest.mark.slow
@@ -188,7 +189,7 @@ def test_a_server_that_cannot_load_the_gguf_fails_plainly_and_leaves_nothing(tmp
     ctx = _ctx(tmp_path, f"{{backend: gguf, gguf: {bad.name}, tasks: [wikikit_mermaid], limit: 1}}")
     recorder = PopenRecorder()
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(evaluate.subprocess, "Popen", recorder)
+        mp.setattr(local_server.subprocess, "Popen", recorder)
         with pytest.raises(WikikitError, match=r"llama.cpp server exited with \d+; see .*\.log"):
             evaluate.run_stage(ctx)
     ((cmd, proc),) = recorder.servers
@@ -253,9 +254,16 @@ def test_compare_base_adds_the_base_column(tiny_model: Path, merged_model: Path,
         assert out["base_scores"][task] == out["scores"][task]
         assert _responses(out["lm_eval_base"], task) == _responses(out["lm_eval"], task)
     md = (ctx.out_dir / "results.md").read_text()
-    assert "| task | metric | base | fine-tuned | target |" in md
+    assert "| task | metric | n | base | fine-tuned | difference | target |" in md
     trace = out["base_scores"]["wikikit_traceability"]["traceability"]
-    assert f"| wikikit_traceability | **traceability** | {trace:.4f} |" in md
+    one = "(n=1, no interval)"  # limit 1: a value, and no interval drawn from one item
+    assert (
+        f"| wikikit_traceability | **traceability** | 1 | {trace:.4f} {one} | {trace:.4f} {one} "
+        f"| +0.0000 {one} |"
+    ) in md
+    for task in TASKS:  # the same weights: every paired difference is zero (or not countable)
+        assert all(d["value"] in (0.0, None) for d in out["differences"][task].values())
+        assert out["differences"][task][evaluate.HEADLINE[task]]["value"] == 0.0
 
 
 def test_compare_base_without_a_known_base_fails_before_evaluating(tmp_path) -> None:

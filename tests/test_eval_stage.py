@@ -58,21 +58,38 @@ def test_backend_arguments() -> None:
     assert (hf["model"], hf["style"], hf["apply_chat_template"]) == ("hf", "harmony", False)
 
 
-def test_gates_and_table() -> None:
-    scores = {
-        "wikikit_traceability": {"traceability": 0.8, "coverage": 0.9},
-        "wikikit_tooluse": {"tooluse": 1.0},
-    }
-    missed = evaluate.check_gates(
-        {"wikikit_traceability": 0.85, "wikikit_traceability/coverage": 0.85, "wikikit_tooluse": 0.95,
-         "codewikibench": 0.7},
-        scores,
-    )  # fmt: skip
-    assert missed == ["codewikibench: not measured (is codewikibench in eval.tasks?)",
-                      "wikikit_traceability: 0.8000 < 0.85"]  # fmt: skip
-    table = evaluate.results_table(scores, {"wikikit_traceability": {"traceability": 0.5}})
-    assert "| wikikit_traceability | **traceability** | 0.5000 | 0.8000 | > 0.90 |" in table
-    assert "| wikikit_traceability | coverage |  | 0.9000 |  |" in table
+def test_gates_use_the_interval_and_say_why() -> None:
+    from wikikit.eval.results import check_gates, intervals, missed, results_table
+
+    items = {
+        # 8 of 10 documents traced: 0.8 with an interval below 0.85
+        "wikikit_traceability": {"traceability": {i: (int(i < 8), 1) for i in range(10)},
+                                 "coverage": {i: (1, 1) for i in range(10)}},
+        "wikikit_tooluse": {"tooluse": {0: (1, 1)}},  # one item: no interval
+        "wikikit_mermaid": {"validity": {i: (1, 1) for i in range(30)}},
+    }  # fmt: skip
+    found = intervals(items)
+    gates = {"wikikit_traceability": 0.85, "wikikit_traceability/coverage": 0.85,
+             "wikikit_tooluse": 0.95, "codewikibench": 0.7, "wikikit_mermaid": 0.95}  # fmt: skip
+    verdicts = check_gates(gates, found)
+    assert [v.gate for v in verdicts] == sorted(gates)
+    assert [v.passed for v in verdicts] == [False, True, False, False, True]
+    assert missed(verdicts) == [
+        "codewikibench: not measured (is codewikibench in eval.tasks?)",
+        "wikikit_tooluse: 1.0000 on 1 item(s): too few for an interval, so the gate cannot be shown to hold",
+        f"wikikit_traceability: lower end {found['wikikit_traceability']['traceability'].low:.4f} < 0.85 "
+        "(the value itself is below; value 0.8000, n=10)",
+    ]
+    table = results_table(
+        found, intervals({"wikikit_traceability": {"traceability": {i: (0, 1) for i in range(10)}}})
+    )
+    assert (
+        "| wikikit_traceability | **traceability** | 10 | 0.0000 [0.0000, 0.0000] | 0.8000 ["
+        in table
+    )
+    assert (
+        "| wikikit_mermaid | **validity** | 30 |  | 1.0000 [1.0000, 1.0000] |  | > 0.95 |" in table
+    )
 
 
 @pytest.mark.slow
@@ -97,7 +114,11 @@ def test_stage_against_openai_server_with_judge_and_gates(tmp_path: Path) -> Non
     assert "wikikit_traceability" in out["lm_eval"]["results"]
     assert result.counts["wikikit_tooluse"] == 1.0
     md = (ctx.out_dir / "results.md").read_text()
-    assert "**codewikibench**" in md and "all gates met" in md
+    assert "**codewikibench**" in md and "passed: wikikit_traceability >= 0.9" in md
+    assert "upstream" not in md or "scores a leaf whose evaluation failed as 1" in md
+    assert out["intervals"]["wikikit_traceability"]["traceability"]["low"] == 1.0
+    assert out["intervals"]["wikikit_traceability"]["traceability"]["n"] == 2
+    assert [v["passed"] for v in out["gates"]["verdicts"]] == [True, True]
 
 
 @pytest.mark.slow
@@ -108,7 +129,9 @@ def test_stage_fails_on_missed_gate(tmp_path: Path) -> None:
             "limit: 2, gates: {wikikit_traceability: 0.5, wikikit_tooluse: 0.5}}"
         )
         ctx = _ctx(tmp_path, section)
-        with pytest.raises(WikikitError, match="eval gates missed: wikikit_tooluse: 0.0000 < 0.5"):
+        with pytest.raises(
+            WikikitError, match="eval gates missed: wikikit_tooluse: lower end 0.0000 < 0.5"
+        ):
             evaluate.run_stage(ctx)
     out = json.loads((ctx.out_dir / "results.json").read_text())
     assert out["scores"]["wikikit_traceability"]["resolved"] == 0.0  # hallucinated paths
@@ -122,3 +145,14 @@ def test_codewikibench_needs_a_judge(tmp_path: Path) -> None:
     )
     with pytest.raises(InputError, match="eval.judge"):
         evaluate.run_stage(ctx)
+
+
+def test_one_judge_or_a_list_not_both(tmp_path: Path) -> None:
+    section = (
+        "{tasks: [codewikibench], backend: openai, base_url: 'http://127.0.0.1:9/v1', "
+        "judge: {provider: openai, model: a}, judges: [{provider: openai, model: b}]}"
+    )
+    with pytest.raises(InputError, match="eval.judge and eval.judges: set one"):
+        evaluate.run_stage(_ctx(tmp_path, section))
+    ctx = _ctx(tmp_path, section.replace("judge: {provider: openai, model: a}, ", ""))
+    assert evaluate.plan(ctx)[-1] == "eval: CodeWikiBench judged leaf by leaf by b"

@@ -196,6 +196,7 @@ def test_build_filters_follows_the_recipe():
     assert names == [
         "scrub_secrets",
         "min_chars",
+        "local_mode",
         "markdown",
         "require_refs",
         "verify_refs",
@@ -210,6 +211,7 @@ def test_build_filters_follows_the_recipe():
                 "min_chars": 0,
                 "max_chars": 9000,
                 "markdown": False,
+                "local_mode": False,
                 "require_refs": False,
                 "verify_refs": False,
                 "mermaid": "ignore",

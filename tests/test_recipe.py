@@ -60,14 +60,23 @@ def test_shipped_recipes_validate(path):
     assert "ok" in result.output
 
 
-def test_flagship_extends_base_with_40_50_10_mix():
+def test_flagship_extends_base_with_a_local_mode_mix():
     r = load_recipe(SHIPPED[1])
     mix = r.data["data"]["mix"]
     assert {k: v["weight"] for k, v in mix.items()} == {
-        "real": 0.4,
-        "synthetic": 0.5,
-        "traceability": 0.1,
+        "local_pages": 0.7,
+        "local_plan_index": 0.03,
+        "agent": 0.12,
+        "traceability": 0.15,
+        "benchmark": 0.0,
     }
+    # Real repositories at pinned commits, never the checkout itself.
+    sources = r.data["data"]["sources"]
+    for name, cfg in sources.items():
+        for spec in cfg.get("repos") or []:
+            assert spec != ".." and isinstance(spec, dict) and spec.get("commit"), (name, spec)
+    kinds = {n: c["kind"] for n, c in sources.items() if n in mix["local_pages"]["sources"]}
+    assert set(kinds.values()) == {"semanticwiki"}
     # Inherited from recipes/base/gpt-oss.yaml, and the error location points there.
     assert r.data["train"]["adapter"] == "lora"
     assert r.loc(("train", "adapter")).file.endswith("gpt-oss.yaml")
@@ -115,14 +124,14 @@ def test_fingerprint_is_stable_and_changes_with_any_key():
 
 def test_secret_comes_from_environment_only_and_is_redacted(monkeypatch):
     r = load_recipe(SHIPPED[1])
-    key = ("data", "sources", "distill", "teacher", "api_key")
+    key = ("data", "sources", "agent_tool_use", "teacher", "api_key")
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     with pytest.raises(InputError, match="ANTHROPIC_API_KEY is not set"):
         r.secret(key)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-planted-value-123")
     assert r.secret(key) == "sk-planted-value-123"
     assert "sk-planted" not in r.to_yaml()
-    assert redact(r.data)["data"]["sources"]["distill"]["teacher"]["api_key"] == "***"
+    assert redact(r.data)["data"]["sources"]["agent_tool_use"]["teacher"]["api_key"] == "***"
     # The fingerprint does not depend on the environment's secret.
     monkeypatch.setenv("ANTHROPIC_API_KEY", "other")
     assert load_recipe(SHIPPED[1]).fingerprint == r.fingerprint
@@ -180,7 +189,7 @@ def test_init_writes_a_valid_recipe_and_never_overwrites(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["init", str(target), "--from", "semanticwiki-gpt-oss-20b"])
     assert result.exit_code == 0, result.output
-    assert load_recipe(target).data["data"]["mix"]["real"]["weight"] == 0.4
+    assert load_recipe(target).data["data"]["mix"]["local_pages"]["weight"] == 0.7
     before = target.read_bytes()
     result = runner.invoke(cli, ["init", str(target)])
     assert result.exit_code == 2 and "already exists" in result.stderr

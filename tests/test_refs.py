@@ -6,8 +6,16 @@ import re
 from pathlib import Path
 
 import pytest
+from shared_paths import SEMANTICWIKI_PROMPTS
 
-from wikikit.code.refs import RefMatch, format_source_ref, parse_refs, symbol_in_lines, verify_ref
+from wikikit.code.refs import (
+    RefMatch,
+    format_local_ref,
+    format_source_ref,
+    parse_refs,
+    symbol_in_lines,
+    verify_ref,
+)
 from wikikit.code.repo import Repo
 
 DEEPWIKI_DOCS = (
@@ -33,6 +41,32 @@ def test_semanticwiki_form_and_round_trip() -> None:
         ("a/b.py", 3, 9, "semanticwiki")
     ]
     assert _triples(parse_refs("[`a/b.py:7`](a/b.py#L7)")) == [("a/b.py", 7, 7, "semanticwiki")]
+
+
+def test_local_form_as_semanticwiki_asks_for_it() -> None:
+    assert format_local_ref("src/hooks/useAuth.ts", 42) == (
+        "📄 [src/hooks/useAuth.ts:42](../src/hooks/useAuth.ts#L42)"
+    )
+    text = (
+        "Holds items 📄 [shop/cart.py:12](../shop/cart.py#L12), quoted by "
+        "`📄 [shop/pricing.py:37](../shop/pricing.py#L37)` (📄 [a/b.ts:3](../a/b.ts#L3))."
+    )
+    assert _triples(parse_refs(text)) == [
+        ("shop/cart.py", 12, 12, "local"),
+        ("shop/pricing.py", 37, 37, "local"),
+        ("a/b.ts", 3, 3, "local"),
+    ]
+    # A target that disagrees with the text is no local reference: the link's target wins.
+    assert _triples(parse_refs("📄 [a.py:3](../b.py#L9)")) == [("b.py", 9, 9, "plain")]
+
+
+def test_local_form_in_the_real_prompts_example() -> None:
+    # The example SemanticWiki itself gives in every page prompt parses as one local ref.
+    if SEMANTICWIKI_PROMPTS is None:
+        pytest.skip("needs ../shared (captured SemanticWiki prompts)")
+    user = (SEMANTICWIKI_PROMPTS / "with-rag" / "002-page.user.txt").read_text(encoding="utf-8")
+    example = re.search(r"Example: `(📄 [^`]+)`", user).group(1)
+    assert _triples(parse_refs(example)) == [("src/hooks/useAuth.ts", 42, 42, "local")]
 
 
 def test_deepwiki_forms() -> None:

@@ -74,21 +74,40 @@ def write_train(run_dir: Path) -> dict:
     return metrics
 
 
+def _interval(value: float, n: int = 20) -> dict:
+    return {"value": value, "low": round(value - 0.1, 4), "high": round(value + 0.1, 4), "n": n,
+            "level": 0.95}  # fmt: skip
+
+
 def write_eval(run_dir: Path, *, failed: str | None = None) -> dict:
     """eval/results.json as wikikit.eval.stage.run_stage writes it (base compared)."""
     tasks = ["wikikit_traceability", "wikikit_mermaid", "wikikit_tooluse"]
     scores = {t: {HEADLINE[t]: 0.5 + 0.1 * i, "extra_metric": 0.25} for i, t in enumerate(tasks)}
     base = {t: {HEADLINE[t]: 0.2 + 0.05 * i, "extra_metric": 0.1} for i, t in enumerate(tasks)}
+    intervals = {t: {m: _interval(v) for m, v in ms.items()} for t, ms in scores.items()}
+    base_intervals = {t: {m: _interval(v) for m, v in ms.items()} for t, ms in base.items()}
+    differences = {
+        t: {m: _interval(round(v - base[t][m], 4)) for m, v in ms.items()}
+        for t, ms in scores.items()
+    }
+    gate = {"gate": "wikikit_mermaid", "minimum": 0.95, "passed": False,
+            "reason": "lower end 0.5000 < 0.95 (the value itself is below; value 0.6000, n=20)",
+            "interval": intervals["wikikit_mermaid"]["validity"]}  # fmt: skip
     results = {
         "model": {"backend": "hf", "location": "/runs/x/train/merged", "name": None},
         "tasks": tasks,
         "scores": scores,
         "base_scores": base,
+        "intervals": intervals,
+        "base_intervals": base_intervals,
+        "differences": differences,
         "targets": {t: {"metric": HEADLINE[t], "target": TARGETS[t]} for t in tasks},
         "gates": {
             "required": {"wikikit_mermaid": 0.95},
-            "missed": ["wikikit_mermaid: 0.6000 < 0.95"],
+            "verdicts": [gate],
+            "missed": [f"wikikit_mermaid: {gate['reason']}"],
         },
+        "notes": ["Each value carries a 95% percentile-bootstrap interval over the scored items."],
         "lm_eval": {"results": {}},
         "lm_eval_base": {"results": {}},
     }
@@ -220,9 +239,15 @@ def test_full_report_shows_every_stage_with_charts_and_no_external_urls(full_run
     assert "training loss curve" in train
 
     ev = sec["eval"]
-    assert '<td>wikikit_mermaid</td><td>validity</td><td class="num">0.2500</td>' in ev
+    # each value with its interval: base, fine-tuned, the paired difference
+    assert (
+        '<td>wikikit_mermaid</td><td>validity</td><td class="num">20</td>'
+        '<td class="num">0.2500 [0.1500, 0.3500]</td><td class="num">0.6000 [0.5000, 0.7000]</td>'
+        '<td class="num">+0.3500 [+0.2500, +0.4500]</td>'
+    ) in ev
     assert "&gt; 0.95" in ev and "&gt; 0.90" in ev
-    assert "wikikit_mermaid: 0.6000 &lt; 0.95" in ev  # missed gate
+    assert "wikikit_mermaid &ge; 0.95: lower end 0.5000 &lt; 0.95" in ev  # the gate's verdict
+    assert "fine-tuned minus base with 95% intervals" in ev  # the difference chart
     assert "codewikibench: codewikibench &gt; 0.70" in ev  # a target of a task not run
 
     pkg = sec["package"]

@@ -57,10 +57,11 @@ AXOLOTL_GPT_OSS_LORA_EXAMPLE = {
 }
 # Where wikikit differs on purpose: its own data and run directory, `flash_attention`, which
 # Axolotl 0.19's validator rejects next to attn_implementation (checked below), `sequence_len`:
-# the flagship trains on DeepWiki chunks of up to 16k tokens (its own recipe sets 16384; the base
-# recipe keeps the example's 4096, checked below), and what is trained: every end token of a turn
-# (the example's <|end|> alone leaves tool calls' <|call|> to chance) with wikikit's template and
-# turn finder (tests/test_train_e2e.py shows both on Axolotl's prepared data).
+# the flagship trains on SemanticWiki's page prompts plus answers of up to 4,096 tokens (its own
+# recipe sets 8192; the base recipe keeps the example's 4096, checked below), and what is trained:
+# every end token of a turn (the example's <|end|> alone leaves tool calls' <|call|> to chance)
+# with wikikit's template and turn finder (tests/test_train_e2e.py shows both on Axolotl's
+# prepared data).
 DELIBERATE = {
     "datasets",
     "dataset_prepared_path",
@@ -85,7 +86,7 @@ def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
 
 def test_flagship_matches_axolotl_gpt_oss_example(tmp_path):
     recipe, cfg = _flagship_cfg(tmp_path)
-    assert cfg["sequence_len"] == recipe.data["train"]["sequence_len"] == 16384
+    assert cfg["sequence_len"] == recipe.data["train"]["sequence_len"] == 8192
     base = yaml.safe_load((FLAGSHIP.parent / "base" / "gpt-oss.yaml").read_text())
     assert base["train"]["sequence_len"] == AXOLOTL_GPT_OSS_LORA_EXAMPLE["sequence_len"]
     for key, want in AXOLOTL_GPT_OSS_LORA_EXAMPLE.items():

@@ -326,6 +326,33 @@ def inspect(run_dir: str, split: str, source: str | None, n: int, no_text: bool)
     print_examples(load_examples(Path(run_dir), split, source, n), show_text=not no_text)
 
 
+@cli.command("try")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option(
+    "-r", "--repo", "repo", required=True, help="The repository to document: a path or a git URL."
+)
+@click.option("--commit", help="Check the repository out at this commit first.")
+@click.option(
+    "--model", help="Instead of the run's GGUF: a .gguf, http://host:port/v1#name, or ollama:NAME."
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Where the wiki goes (default RUN_DIR/try/REPO).",
+)
+@click.option("--threads", type=int, help="CPU threads for the bundled model.")
+@click.option("--timeout", "timeout_s", type=float, help="Give up after this many seconds.")
+@handle_errors
+def try_(run_dir: str, repo: str, commit: str | None, model: str | None, out: str | None,
+         threads: int | None, timeout_s: float | None) -> None:  # fmt: skip
+    """Let the real SemanticWiki client write a wiki for REPO with the run's packaged model."""
+    from wikikit.eval.try_wiki import summary, try_wiki
+
+    tried = try_wiki(Path(run_dir), repo, commit=commit, out=Path(out) if out else None,
+                     model=model, timeout_s=timeout_s, threads=threads)  # fmt: skip
+    click.echo("\n".join(summary(tried)))
+
+
 def main() -> None:
     cli(prog_name="wikikit")
 

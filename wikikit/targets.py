@@ -9,6 +9,7 @@ HEADLINE = {
     "wikikit_completeness": "completeness",
     "codewikibench": "codewikibench",
     "wikikit_tooluse": "tooluse",
+    "semanticwiki_page": "refs_right",
 }
 TARGETS = {
     "wikikit_traceability": 0.90,
@@ -16,4 +17,5 @@ TARGETS = {
     "wikikit_completeness": 0.90,
     "codewikibench": 0.70,
     "wikikit_tooluse": 0.95,
+    "semanticwiki_page": 0.90,
 }

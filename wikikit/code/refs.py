@@ -2,6 +2,9 @@
 
 Forms recognised by `parse_refs` (see ../shared/semanticwiki.md and the DeepWiki fixtures):
 
+- local: ``📄 [src/a.ts:42](../src/a.ts#L42)``, what SemanticWiki 1.2.1's local mode asks for and
+  writes (one line; src/wiki-agent.ts:2581-2615 and :2730-2748 at commit 438524a); the link
+  target must name the same path and line as the text, else it is read as a plain link;
 - semanticwiki: ``**Source:** [`src/a.ts:23-67`](../../src/a.ts#L23-L67)`` (the path and range
   are read from the backticked link text; the `#L` anchor fills in a range the text lacks);
 - deepwiki: ``Sources: [README.md:49-131](), [Makefile:14]()`` — an empty link target; pages also
@@ -34,6 +37,9 @@ _PATH = rf"(?:{_SEG}/)*{_FILE_NAME}"
 _RANGE = r"(?P<start>\d+)(?:\s*[-–]\s*L?(?P<end>\d+))?"
 _ANCHOR = r"#L(?P<astart>\d+)(?:-L?(?P<aend>\d+))?"
 
+_LOCAL_RE = re.compile(
+    r"📄\s*\[(?P<path>[^\]\s`()\[]+?):(?P<line>\d+)\]\(\.\./(?P=path)#L(?P=line)\)"
+)
 _SEMANTICWIKI_RE = re.compile(
     r"(?:\*\*Sources?:?\*\*:?\s*)?"
     rf"\[`(?P<path>[^`\s\[\]()]+?)(?::{_RANGE})?`\]"
@@ -52,7 +58,7 @@ class RefMatch:
     path: str
     start: int | None
     end: int | None
-    form: str  # "semanticwiki" | "deepwiki" | "plain"
+    form: str  # "local" | "semanticwiki" | "deepwiki" | "plain"
     span: tuple[int, int]  # character offsets of the whole reference in the parsed text
 
     @property
@@ -98,7 +104,11 @@ def parse_refs(text: str, include_unranged: bool = False) -> list[RefMatch]:
             return
         found.append(RefMatch(_clean_path(path), start, end, form, span))
 
+    for m in _LOCAL_RE.finditer(text):
+        add(m["path"], int(m["line"]), int(m["line"]), "local", m.span())
     for m in _SEMANTICWIKI_RE.finditer(text):
+        if not free(m.span()):
+            continue
         start, end = _range(m["start"], m["end"])
         if start is None:
             start, end = _range(m["astart"], m["aend"])
@@ -126,6 +136,11 @@ def parse_refs(text: str, include_unranged: bool = False) -> list[RefMatch]:
 def format_source_ref(path: str, start: int, end: int, link_prefix: str = "") -> str:
     """SemanticWiki's reference line: **Source:** [`path:start-end`](prefix+path#Lstart-Lend)."""
     return f"**Source:** [`{path}:{start}-{end}`]({link_prefix}{path}#L{start}-L{end})"
+
+
+def format_local_ref(path: str, line: int) -> str:
+    """SemanticWiki's local-mode reference: 📄 [path:line](../path#Lline) (one line, no range)."""
+    return f"📄 [{path}:{line}](../{path}#L{line})"
 
 
 def symbol_in_lines(symbol: str, lines: list[str]) -> bool:

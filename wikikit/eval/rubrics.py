@@ -9,6 +9,7 @@ how the reference `combine_evaluations` arrives at its overall_std.
 
 Unlike the reference, a leaf whose judge failed has `score: None`: it is excluded (from that
 leaf's combination, and from its parent's mean when no judge scored it), never counted as a pass.
+The judge itself (one conversation per leaf) is wikikit.eval.codewikibench.judge.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import json
 import math
 import re
 import statistics
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,7 @@ def combine_files(paths: Sequence[str | Path], method: str = "average") -> Combi
     return combine_judges([load_rubrics(p) for p in paths], method)
 
 
-# ---- the judge loop -------------------------------------------------------------------------
+# ---- a judge's verdict on one leaf -----------------------------------------------------------
 
 
 @dataclass
@@ -184,53 +185,6 @@ class Verdict:
     score: int
     reasoning: str
     evidence: str
-
-
-@dataclass
-class JudgeReport:
-    """One judge's pass over one rubric tree; failed leaves keep `score: None`."""
-
-    rubrics: list[Node]
-    score: float | None
-    errors: list[dict[str, str]] = field(default_factory=list)
-    judged: int = 0
-
-
-JUDGE_SYSTEM = (
-    "You are a strict reviewer of software documentation. Given a repository's documentation "
-    "and one requirement from an evaluation rubric, decide whether the documentation covers "
-    "the requirement. Answer with one JSON object only: "
-    '{"score": 1 or 0, "reasoning": "...", "evidence": "quotes or section names from the documentation"}.'
-)
-
-
-def judge_prompt(trail: Sequence[str], documentation: str, attempt: int = 1) -> str:
-    context = " > ".join(trail[:-1])
-    # a retry changes the prompt, so a cached unusable reply is not served again
-    retry = f"\n(Attempt {attempt}: the previous reply was unusable.)" if attempt > 1 else ""
-    return (
-        f"# Documentation\n\n{documentation}\n\n# Requirement\n\n"
-        + (f"Context in the rubric: {context}\n" if context else "")
-        + f"Requirement: {trail[-1]}\n\n"
-        "Is this requirement documented? Reply with the JSON object only." + retry
-    )
-
-
-# ask_many([(system, prompt), ...]) -> one reply text or the exception that ended it, per prompt
-AskMany = Callable[[list[tuple[str, str]]], list["str | BaseException"]]
-
-
-def teacher_asker(teacher: Any) -> AskMany:
-    """Adapt a wikikit.teachers Teacher (concurrent, cached, retried transport) to `AskMany`."""
-    from wikikit.teachers import TeacherRequest
-
-    def ask_many(prompts: list[tuple[str, str]]) -> list[str | BaseException]:
-        requests = [TeacherRequest.of([("user", p)], system=s) for s, p in prompts]
-        return [
-            r if isinstance(r, BaseException) else r.text for r in teacher.complete_many(requests)
-        ]
-
-    return ask_many
 
 
 _JSON_OBJECT = re.compile(r"\{.*\}", re.S)
@@ -246,52 +200,3 @@ def parse_verdict(text: str) -> Verdict:
     if score not in (0, 1) or isinstance(score, bool):
         raise ValueError(f"judge score must be 0 or 1, got {score!r}")
     return Verdict(int(score), str(obj.get("reasoning", "")), str(obj.get("evidence", "")))
-
-
-def judge_tree(
-    rubrics: Sequence[Node],
-    documentation: str,
-    ask_many: AskMany,
-    max_attempts: int = 3,
-) -> JudgeReport:
-    """Score every leaf 0/1 with reasoning and evidence; all pending leaves go out in one batch.
-
-    A leaf whose reply failed (transport error, or no usable JSON verdict) is asked again, up to
-    `max_attempts` rounds; if it still fails it is reported in `errors` and left unscored
-    (excluded from the means), never counted as a pass.
-    """
-    tree = copy.deepcopy(list(rubrics))
-    pending = list(iter_leaves(tree))
-    last: dict[int, str] = {}
-    judged = 0
-    for attempt in range(1, max(1, max_attempts) + 1):
-        if not pending:
-            break
-        replies = ask_many(
-            [(JUDGE_SYSTEM, judge_prompt(t, documentation, attempt)) for t, _ in pending]
-        )
-        failed = []
-        for (trail, leaf), reply in zip(pending, replies, strict=True):
-            try:
-                if isinstance(reply, BaseException):
-                    raise reply
-                verdict = parse_verdict(reply)
-            except Exception as e:  # noqa: BLE001 - any judge failure is retried, then reported
-                last[id(leaf)] = f"{type(e).__name__}: {e}"
-                failed.append((trail, leaf))
-                continue
-            leaf["score"] = verdict.score
-            leaf["evaluation"] = {
-                "score": verdict.score,
-                "reasoning": verdict.reasoning,
-                "evidence": verdict.evidence,
-            }
-            judged += 1
-        pending = failed
-    errors = []
-    for trail, leaf in pending:
-        leaf["score"] = None
-        leaf["evaluation"] = {"score": None, "error": last[id(leaf)]}
-        errors.append({"requirement": " > ".join(trail), "error": last[id(leaf)]})
-    overall = score_nodes(tree)
-    return JudgeReport(tree, overall.score, errors, judged)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from wikikit import console
 from wikikit.errors import InputError, WikikitError
+from wikikit.paths import cache_root
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
 CONVERTER_OUTTYPES = ("f32", "f16", "bf16", "q8_0")
@@ -30,7 +31,7 @@ _CONVERTER_PARTS = (CONVERTER, "conversion/", "gguf-py/", "requirements/")
 
 
 def default_cache_root() -> Path:
-    return Path(os.environ.get("WIKIKIT_CACHE", Path.home() / ".cache" / "wikikit"))
+    return cache_root()
 
 
 def _run_streaming(cmd: Sequence[str], log_path: Path, env: dict | None = None) -> int:

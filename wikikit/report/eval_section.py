@@ -1,5 +1,5 @@
-"""The report's evaluation section: scores against targets, base vs fine-tuned, gates, from
-eval/results.json."""
+"""The report's evaluation section, from eval/results.json: every score with its 95% interval,
+base vs fine-tuned with the difference's interval, the gates' verdicts, and the charts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,32 @@ from wikikit.report.html import Raw, chart, esc, note, table
 from wikikit.report.run_view import RunView, stage_banner
 
 
+def _iv(x: Any) -> dict[str, Any] | None:
+    return x if isinstance(x, dict) and "value" in x else None
+
+
+def _fmt(value: float | None, iv: dict[str, Any] | None, signed: bool = False) -> str:
+    if iv is not None:
+        value = iv.get("value")
+    if value is None:
+        return ""
+    f = "{:+.4f}" if signed else "{:.4f}"
+    text = f.format(value)
+    if iv is not None and iv.get("low") is not None and iv.get("high") is not None:
+        text += f" [{f.format(iv['low'])}, {f.format(iv['high'])}]"
+    elif iv is not None:
+        text += " (no interval)"
+    return text
+
+
+def _ci(iv: dict[str, Any] | None) -> tuple[float, float] | None:
+    if iv is None or iv.get("low") is None or iv.get("high") is None:
+        return None
+    return float(iv["low"]), float(iv["high"])
+
+
 def section_eval(view: RunView) -> Raw:
-    from wikikit.report.plots import score_chart
+    from wikikit.report.plots import difference_chart, score_chart
     from wikikit.targets import HEADLINE, TARGETS
 
     r = view.json("eval/results.json")
@@ -19,6 +43,9 @@ def section_eval(view: RunView) -> Raw:
         return Raw("".join(out))
     scores = r.get("scores") or {}
     base = r.get("base_scores")
+    found = r.get("intervals") or {}
+    base_found = r.get("base_intervals") or {}
+    diffs = r.get("differences") or {}
     targets = r.get("targets") or {}
     model = r.get("model") or {}
     if model:
@@ -35,14 +62,20 @@ def section_eval(view: RunView) -> Raw:
         for t in tasks
     }
     target = {t: (targets.get(t) or {}).get("target", TARGETS.get(t)) for t in tasks}
+
+    def iv(where: dict, t: str, m: str) -> dict[str, Any] | None:
+        return _iv((where.get(t) or {}).get(m))
+
     if tasks:
+        labels = [f"{t} ({headline[t]})" for t in tasks]
         tuned_vals = [scores[t].get(headline[t]) for t in tasks]
         base_vals = (
             [(base.get(t) or {}).get(headline[t]) for t in tasks]
             if isinstance(base, dict)
             else None
         )
-        labels = [f"{t} ({headline[t]})" for t in tasks]
+        tuned_ci = [_ci(iv(found, t, headline[t])) for t in tasks] if found else None
+        base_ci = [_ci(iv(base_found, t, headline[t])) for t in tasks] if base_found else None
         out.append(
             chart(
                 lambda: score_chart(
@@ -50,15 +83,32 @@ def section_eval(view: RunView) -> Raw:
                     tuned_vals,
                     base_vals,
                     [target[t] for t in tasks],
-                    "Headline score per task",
+                    "Headline score per task (95% interval)",
+                    tuned_ci,
+                    base_ci,
                 ),
                 "eval scores against targets",
             )
         )
+        d = [(lab, iv(diffs, t, headline[t])) for lab, t in zip(labels, tasks, strict=True)]
+        d = [(lab, x) for lab, x in d if x is not None and x.get("value") is not None]
+        if d:
+            out.append(
+                chart(
+                    lambda: difference_chart(
+                        [lab for lab, _ in d],
+                        [float(x["value"]) for _, x in d],
+                        [_ci(x) for _, x in d],
+                        "Fine-tuned minus base",
+                    ),
+                    "fine-tuned minus base with 95% intervals",
+                )
+            )
     rows = []
     for t in tasks:
         for metric in sorted(scores[t], key=lambda k: (k != headline[t], k)):
             value = scores[t][metric]
+            here = iv(found, t, metric)
             b = (base.get(t) or {}).get(metric) if isinstance(base, dict) else None
             tgt = target[t] if metric == headline[t] else None
             verdict: Any = ""
@@ -72,36 +122,64 @@ def section_eval(view: RunView) -> Raw:
                 [
                     t,
                     metric,
-                    "" if b is None else f"{b:.4f}",
-                    f"{value:.4f}",
+                    "" if here is None else str(here.get("n", "")),
+                    _fmt(b, iv(base_found, t, metric)),
+                    _fmt(value, here),
+                    _fmt(None, iv(diffs, t, metric), signed=True),
                     "" if tgt is None else f"> {tgt:.2f}",
                     verdict,
                 ]
             )
     if rows:
         out.append(
-            table(["task", "metric", "base", "fine-tuned", "target", ""], rows, numeric=(2, 3))
+            table(
+                ["task", "metric", "n", "base", "fine-tuned", "difference", "target", ""],
+                rows,
+                numeric=(2, 3, 4, 5),
+            )
         )
+        if found:
+            out.append(
+                note(
+                    "[low, high]: 95% percentile-bootstrap interval over the scored items; the "
+                    "difference is paired over the items both models were scored on."
+                )
+            )
     else:
         out.append(note("results.json holds no scores", "empty"))
     if base is None:
         out.append(
             note("no base-model scores (set eval.compare_base: true to see base vs fine-tuned).")
         )
-    gates = r.get("gates") or {}
-    if gates.get("required"):
-        missed = gates.get("missed") or []
-        if missed:
-            out.append(
-                Raw(
-                    "<p><b>Gates missed:</b></p><ul>"
-                    + "".join(f"<li>{esc(x)}</li>" for x in missed)
-                    + "</ul>"
-                )
-            )
-        else:
-            out.append(note("all gates met", "good"))
+    out.append(_gates(r.get("gates") or {}))
+    for line in r.get("notes") or []:
+        out.append(note(str(line)))
     listed = [f"{t}: {HEADLINE[t]} > {v:.2f}" for t, v in TARGETS.items() if t not in tasks]
     if listed:
         out.append(note("targets of tasks not run: " + "; ".join(listed)))
     return Raw("".join(out))
+
+
+def _gates(gates: dict[str, Any]) -> Raw:
+    if not gates.get("required"):
+        return Raw("")
+    verdicts = gates.get("verdicts")
+    if isinstance(verdicts, list) and verdicts:
+        items = "".join(
+            f'<li><span class="{"good" if v.get("passed") else "error"}">'
+            f"{'passed' if v.get('passed') else 'failed'}</span> "
+            f"{esc(v.get('gate'))} &ge; {esc(v.get('minimum'))}: {esc(v.get('reason'))}</li>"
+            for v in verdicts
+            if isinstance(v, dict)
+        )
+        return Raw(
+            f"<p><b>Gates</b> (the interval's lower end must reach the minimum):</p><ul>{items}</ul>"
+        )
+    missed = gates.get("missed") or []
+    if missed:
+        return Raw(
+            "<p><b>Gates missed:</b></p><ul>"
+            + "".join(f"<li>{esc(x)}</li>" for x in missed)
+            + "</ul>"
+        )
+    return note("all gates met", "good")

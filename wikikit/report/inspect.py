@@ -33,9 +33,11 @@ def load_examples(run_dir: Path, split: str, source: str | None, n: int) -> list
 
 
 def print_examples(rows: list[dict[str, Any]], show_text: bool = True) -> None:
+    """Each example in panels. Every text is printed verbatim (rich `Text`, never markup):
+    `[src/a.py:1-2](...)` or `[bold]` in an example is the example's, not a style."""
     from rich.console import Console
     from rich.panel import Panel
-    from rich.syntax import Syntax
+    from rich.text import Text
 
     console = Console()
     if not rows:
@@ -45,10 +47,13 @@ def print_examples(rows: list[dict[str, Any]], show_text: bool = True) -> None:
             ", ".join(f"{r['path']}:{r['start']}-{r['end']}" for r in row.get("refs") or [])
             or "none"
         )
-        head = (
-            f"[bold]{row.get('id')}[/] source={row.get('source')} category={row.get('category')} "
-            f"language={row.get('language')} repo={row.get('repo')}\nrefs: {refs}\n"
-            "filters: passed every quality filter of the recipe (it is in the split)"
+        protocol = (row.get("meta") or {}).get("protocol")
+        head = Text.assemble(
+            (str(row.get("id")), "bold"),
+            f" source={row.get('source')} category={row.get('category')} "
+            f"language={row.get('language')} repo={row.get('repo')}"
+            + (f" protocol={protocol}" if protocol else "")
+            + f"\nrefs: {refs}\nfilters: passed every quality filter of the recipe (it is in the split)",
         )
         console.print(Panel(head, title="example"))
         for m in row.get("messages", []):
@@ -57,8 +62,9 @@ def print_examples(rows: list[dict[str, Any]], show_text: bool = True) -> None:
             )
             if m.get("thinking"):
                 console.print(
-                    Panel(m["thinking"], title=f"{m['role']} (analysis)", border_style="dim")
+                    Panel(Text(m["thinking"]), title=f"{m['role']} (analysis)", border_style="dim")
                 )
-            console.print(Panel(m.get("content") or json.dumps(m.get("tool_calls")), title=label))
+            body = m.get("content") or json.dumps(m.get("tool_calls"), ensure_ascii=False)
+            console.print(Panel(Text(body), title=Text(label)))
         if show_text and row.get("text"):
-            console.print(Panel(Syntax(row["text"], "text", word_wrap=True), title="rendered"))
+            console.print(Panel(Text(row["text"]), title="rendered"))

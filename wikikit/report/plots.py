@@ -154,8 +154,11 @@ def score_chart(
     base: Sequence[float | None] | None,
     targets: Sequence[float | None],
     title: str,
+    tuned_ci: Sequence[tuple[float, float] | None] | None = None,
+    base_ci: Sequence[tuple[float, float] | None] | None = None,
 ) -> str:
-    """Horizontal bars per task: base and fine-tuned scores, the target as a dark tick."""
+    """Horizontal bars per task: base and fine-tuned scores with their 95% intervals as error
+    bars, the target as a dark tick."""
     with matplotlib.rc_context(RC):
         fig = _figure(8.0, 1.2 + 0.6 * len(tasks))
         ax = fig.subplots()
@@ -163,15 +166,28 @@ def score_chart(
         h = 0.38 if base is not None else 0.6
         off = h / 2 if base is not None else 0.0
 
-        def bars(values: Sequence[float | None], dy: float, color: str, name: str) -> None:
+        def bars(
+            values: Sequence[float | None],
+            ci: Sequence[tuple[float, float] | None] | None,
+            dy: float,
+            color: str,
+            name: str,
+        ) -> None:
             vals = [v if v is not None else 0.0 for v in values]
-            rects = ax.barh([y + dy for y in ys], vals, h, color=color, label=name)
+            err = None
+            if ci is not None:
+                err = [
+                    [max(0.0, v - c[0]) if c else 0.0 for v, c in zip(vals, ci, strict=True)],
+                    [max(0.0, c[1] - v) if c else 0.0 for v, c in zip(vals, ci, strict=True)],
+                ]
+            rects = ax.barh([y + dy for y in ys], vals, h, color=color, label=name, xerr=err,
+                            error_kw={"elinewidth": 1.0, "capsize": 2.5, "ecolor": "#333333"})  # fmt: skip
             labels = ["n/a" if v is None else f"{v:.3f}" for v in values]
             ax.bar_label(rects, labels=labels, fontsize=7, padding=2)
 
         if base is not None:
-            bars(base, -off, "#B0B0B0", "base")
-        bars(tuned, off, PALETTE[0], "fine-tuned")
+            bars(base, base_ci, -off, "#B0B0B0", "base")
+        bars(tuned, tuned_ci, off, PALETTE[0], "fine-tuned")
         for y, t in zip(ys, targets, strict=True):
             if t is not None:
                 ax.plot([t, t], [y - 0.45, y + 0.45], color="#C44E52", linewidth=2.2)
@@ -179,10 +195,37 @@ def score_chart(
         ax.set_yticks(ys, [_label(t) for t in tasks])
         ax.invert_yaxis()
         ax.set_xlim(0, 1.12)
-        ax.set_xlabel("score (0-1)")
+        ax.set_xlabel("score (0-1), 95% interval" if tuned_ci is not None else "score (0-1)")
         ax.set_title(title)
         ax.grid(axis="y", visible=False)
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return to_data_uri(fig)
+
+
+def difference_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    intervals: Sequence[tuple[float, float] | None],
+    title: str,
+) -> str:
+    """Fine-tuned minus base per metric: a point with its 95% interval, and the zero line."""
+    with matplotlib.rc_context(RC):
+        fig = _figure(8.0, 1.2 + 0.45 * len(labels))
+        ax = fig.subplots()
+        ys = list(range(len(labels)))
+        for y, v, ci in zip(ys, values, intervals, strict=True):
+            above = ci is not None and ci[0] > 0
+            below = ci is not None and ci[1] < 0
+            color = PALETTE[2] if above else "#C44E52" if below else "#777777"
+            if ci is not None:
+                ax.plot([ci[0], ci[1]], [y, y], color=color, linewidth=2.0)
+            ax.plot([v], [y], "o", color=color, markersize=5)
+        ax.axvline(0.0, color="#333333", linewidth=1.0)
+        ax.set_yticks(ys, [_label(x) for x in labels])
+        ax.invert_yaxis()
+        ax.set_xlabel("fine-tuned minus base, 95% interval (paired over items)")
+        ax.set_title(title)
+        ax.grid(axis="y", visible=False)
         return to_data_uri(fig)
 
 

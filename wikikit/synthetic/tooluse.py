@@ -2,9 +2,11 @@
 
 The teacher plans in SemanticWiki's bundled-mode format (one `{"tool": ..., "args": {...}}`
 object per line); wikikit validates each call against the tool's schema and runs it with
-wikikit.semanticwiki.tools against the repository and a fresh scratch wiki. The example keeps
-only calls that validated and ran, each followed by its real result; a rejected call is
-reported back to the teacher but left out of the example.
+wikikit.semanticwiki.tools against the repository and a fresh scratch wiki, so each result is
+the text SemanticWiki's own tool returns (read_file: the raw file, not numbered lines). The
+example keeps only calls that validated and ran, each followed by its real result (cut at
+MAX_RESULT_CHARS so an example stays trainable); a rejected call is reported back to the
+teacher but left out of the example.
 """
 
 from __future__ import annotations

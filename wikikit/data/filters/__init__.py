@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "mermaid": "must_parse",
     "mermaid_unavailable": "fail",
     "scrub_secrets": True,
+    "local_mode": True,
 }
 
 
@@ -119,6 +120,11 @@ def build_filters(quality: dict, ctx: Any) -> list[Filter]:
         filters.append(MinCharsFilter(int(q["min_chars"])))
     if q.get("max_chars"):
         filters.append(MaxCharsFilter(int(q["max_chars"])))
+    if q.get("local_mode"):
+        from wikikit.data.filters.local_mode import LocalModeFilter
+
+        share = q.get("min_context_share")
+        filters.append(LocalModeFilter(float(share) if share is not None else None))
     if q.get("markdown"):
         from wikikit.data.filters.markdown import MarkdownFilter
 

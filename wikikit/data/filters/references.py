@@ -16,8 +16,17 @@ from wikikit import console
 from wikikit.example import Example
 
 # Categories whose answers are documentation and so must carry source references.
+# A SemanticWiki `page` must cite code too: its prompt asks for `📄` references throughout.
 DOC_CATEGORIES = frozenset(
-    {"architecture", "component", "data_flow", "getting_started", "business_domain", "traceability"}
+    {
+        "architecture",
+        "component",
+        "data_flow",
+        "getting_started",
+        "business_domain",
+        "traceability",
+        "page",
+    }
 )
 
 
@@ -68,8 +77,14 @@ class RepoIndex:
         from wikikit.data.sources._repos import open_source_repo
 
         repos: dict[str, Any] = {}
-        sources = (getattr(self.recipe, "data", {}) or {}).get("data", {}).get("sources", {}) or {}
+        data = (getattr(self.recipe, "data", {}) or {}).get("data", {}) or {}
+        sources = data.get("sources", {}) or {}
+        mix = data.get("mix")
+        # Only sources the mix runs: another source's repositories were never cloned.
+        mixed = {s for b in (mix or {}).values() for s in (b or {}).get("sources") or []}
         for name, cfg in sources.items():
+            if mix and name not in mixed:
+                continue
             cfg = cfg or {}
             ctx = SimpleNamespace(
                 recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)
@@ -77,6 +92,9 @@ class RepoIndex:
             specs = cfg.get("repos") or []
             if cfg.get("kind") == "deepwiki":
                 continue  # wiki names, not checkouts: its pinned clones are found by `_pinned`
+            if cfg.get("kind") == "semanticwiki":
+                self._open_semanticwiki(name, cfg, ctx, repos)
+                continue
             # codewikibench maps a dataset repo_name to its checkout: {repo_name: spec}.
             pairs = list(specs.items()) if isinstance(specs, dict) else list(enumerate(specs))
             for i, spec in pairs:
@@ -90,6 +108,25 @@ class RepoIndex:
         for err in self.errors:
             console.warn(f"reference check: repository unavailable: {err}")
         return repos
+
+    def _open_semanticwiki(self, name: str, cfg: dict, ctx: Any, repos: dict[str, Any]) -> None:
+        """Its `repos:` and its CodeWikiBench rows' checkouts, opened as the source opens them."""
+        from wikikit.data.sources import SourceContext, semanticwiki
+
+        ctx = SourceContext(recipe=ctx.recipe, cache_dir=ctx.cache_dir, key_path=ctx.key_path)
+        try:
+            targets = semanticwiki.resolve_targets(name, cfg, ctx, semanticwiki.holdout_of(ctx))
+        except Exception as exc:  # noqa: BLE001 - unavailable, not fatal (as below)
+            self.errors.append(f"data.sources.{name}: {exc}")
+            return
+        for target in targets:
+            try:
+                repo = semanticwiki.open_target(target, ctx, cfg)
+            except Exception as exc:  # noqa: BLE001
+                self.errors.append(f"data.sources.{name}.repos.{target.index}: {exc}")
+                continue
+            for key in (repo.id, repo.name):
+                repos.setdefault(key, repo)
 
     def get(self, repo_id: str | None) -> Any | None:
         if not repo_id:

@@ -32,6 +32,7 @@ SOURCE_MODULES = {
     "fim": "wikikit.data.sources.fim",
     "cpt": "wikikit.data.sources.cpt",
     "git_history": "wikikit.data.sources.git_history",
+    "semanticwiki": "wikikit.data.sources.semanticwiki",
 }
 
 

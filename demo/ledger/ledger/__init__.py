@@ -1,0 +1,1 @@
+"""Double-entry bookkeeping: accounts, a journal of balanced transactions, reports."""

@@ -1,0 +1,182 @@
+"""From per-item scores to what results.json and results.md say: intervals, differences, gates.
+
+lm-eval keeps each document's metric values in its samples (`log_samples=True`); a wikikit
+metric value is a (hits, total) pair (wikikit.eval.metrics), so every task/metric becomes a list
+of items, bootstrapped by wikikit.eval.stats. The same shape serves the wiki harness, whose
+items are whole wikis (one per held-out repo).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from wikikit.eval.stats import (
+    DEFAULT_ITERATIONS,
+    GateVerdict,
+    Interval,
+    Pair,
+    bootstrap_ratio,
+    gate_verdict,
+    paired_difference,
+)
+from wikikit.targets import HEADLINE, TARGETS
+
+# {task: {metric: {item id: (hits, total)}}}
+Items = dict[str, dict[str, dict[Any, Pair]]]
+Intervals = dict[str, dict[str, Interval]]
+
+
+def _pair(value: Any) -> Pair | None:
+    if isinstance(value, list | tuple) and len(value) == 2:
+        h, t = value
+        if isinstance(h, int | float) and isinstance(t, int | float):
+            return float(h), float(t)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value), 1.0
+    return None
+
+
+def lm_eval_items(results: Mapping[str, Any], tasks: list[str]) -> Items:
+    """Per-document metric pairs from lm-eval's samples, keyed by doc_id."""
+    out: Items = {}
+    for task in tasks:
+        metrics: dict[str, dict[Any, Pair]] = {}
+        for sample in (results.get("samples") or {}).get(task, []):
+            for key in sample.get("metrics") or []:
+                pair = _pair(sample.get(key))
+                if pair is not None:
+                    metrics.setdefault(key, {})[sample.get("doc_id")] = pair
+        out[task] = metrics
+    return out
+
+
+def intervals(items: Items, iterations: int = DEFAULT_ITERATIONS, seed: int = 0) -> Intervals:
+    return {
+        task: {
+            m: bootstrap_ratio(list(by_id.values()), iterations, seed) for m, by_id in ms.items()
+        }
+        for task, ms in items.items()
+    }
+
+
+def differences(
+    base: Items, tuned: Items, iterations: int = DEFAULT_ITERATIONS, seed: int = 0
+) -> Intervals:
+    """fine-tuned minus base on the items both were scored on (paired)."""
+    out: Intervals = {}
+    for task, ms in tuned.items():
+        for metric, by_id in ms.items():
+            other = base.get(task, {}).get(metric, {})
+            ids = [i for i in by_id if i in other]
+            if ids:
+                out.setdefault(task, {})[metric] = paired_difference(
+                    [other[i] for i in ids], [by_id[i] for i in ids], iterations, seed
+                )
+    return out
+
+
+def check_gates(gates: Mapping[str, float], found: Intervals) -> list[GateVerdict]:
+    """One verdict per gate (`task` = its headline metric, or `task/metric`), sorted by gate."""
+    verdicts = []
+    for key, minimum in sorted(gates.items()):
+        task, _, metric = key.partition("/")
+        metric = metric or HEADLINE.get(task, "")
+        hint = f" (is {task} in eval.tasks?)" if task not in found else ""
+        verdicts.append(gate_verdict(key, float(minimum), found.get(task, {}).get(metric), hint))
+    return verdicts
+
+
+def missed(verdicts: list[GateVerdict]) -> list[str]:
+    return [f"{v.gate}: {v.reason}" for v in verdicts if not v.passed]
+
+
+def _cell(x: Interval | None) -> str:
+    return "" if x is None else x.text(4)
+
+
+def results_table(
+    found: Intervals, base: Intervals | None = None, diff: Intervals | None = None
+) -> str:
+    """Markdown: one row per task/metric, each value with its 95% interval; base, fine-tuned and
+    their difference when there is a base run."""
+    head = ["task", "metric", "n"]
+    head += ["base", "fine-tuned", "difference"] if base is not None else ["fine-tuned"]
+    head.append("target")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for task, metrics in found.items():
+        headline = HEADLINE.get(task)
+        for metric in sorted(metrics, key=lambda m: (m != headline, m)):
+            x = metrics[metric]
+            row = [task, f"**{metric}**" if metric == headline else metric, str(x.n)]
+            if base is not None:
+                row.append(_cell(base.get(task, {}).get(metric)))
+            row.append(_cell(x))
+            if base is not None:
+                d = (diff or {}).get(task, {}).get(metric)
+                row.append("" if d is None else _signed(d))
+            target = TARGETS.get(task) if metric == headline else None
+            row.append(f"> {target:.2f}" if target is not None else "")
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _signed(d: Interval) -> str:
+    if d.value is None:
+        return "n/a"
+    if d.low is None or d.high is None:
+        return f"{d.value:+.4f} (n={d.n}, no interval)"
+    return f"{d.value:+.4f} [{d.low:+.4f}, {d.high:+.4f}]"
+
+
+def gates_markdown(verdicts: list[GateVerdict]) -> str:
+    if not verdicts:
+        return "- no gates set (eval.gates)\n"
+    return "".join(
+        f"- {'passed' if v.passed else 'FAILED'}: {v.gate} >= {v.minimum}: {v.reason}\n"
+        for v in verdicts
+    )
+
+
+def as_json(found: Intervals) -> dict[str, dict[str, dict[str, Any]]]:
+    return {t: {m: x.as_dict() for m, x in ms.items()} for t, ms in found.items()}
+
+
+def points(found: Intervals) -> dict[str, dict[str, float]]:
+    """{task: {metric: value}} (what results.json called `scores` before intervals)."""
+    return {
+        t: {m: x.value for m, x in ms.items() if x.value is not None} for t, ms in found.items()
+    }
+
+
+# -- the SemanticWiki harness: whole wikis as items (one per held-out repo) --------------------
+
+COST_FIGURES = ("seconds_per_page", "tokens_per_page", "thinking_share", "retries")
+
+
+def wiki_items(per_repo: Mapping[str, Any], task: str = "semanticwiki") -> Items:
+    """{repo: WikiScore} -> items keyed by repo: each share as that wiki's (hits, total), each
+    cost figure as (value, 1), so intervals are a bootstrap over repos and a base-vs-fine-tuned
+    difference pairs the same repos."""
+    metrics: dict[str, dict[Any, Pair]] = {}
+    for repo, score in per_repo.items():
+        for name, (hits, total) in score.ratios.items():
+            if total:
+                metrics.setdefault(name, {})[repo] = (float(hits), float(total))
+        figures = score.cost.as_dict() if score.cost is not None else {}
+        for name in COST_FIGURES:
+            if figures.get(name) is not None:
+                metrics.setdefault(name, {})[repo] = (float(figures[name]), 1.0)
+    return {task: metrics}
+
+
+def codewikibench_items(summary: Mapping[str, Any], task: str = "codewikibench") -> Items:
+    """wikikit.eval.codewikibench.bench.judge_heldout's summary -> items keyed by repo."""
+    scores = {
+        r["repo"]: (float(r["score"]), 1.0) for r in summary["repos"] if r["score"] is not None
+    }
+    judged = {
+        r["repo"]: (float(r["leaves"] - r["excluded_leaves"]), float(r["leaves"]))
+        for r in summary["repos"]
+    }
+    return {task: {"codewikibench": scores, "judged_leaves": judged}}

@@ -1,0 +1,143 @@
+"""Scores of a wiki SemanticWiki wrote, read from its output folder and its recorded exchanges.
+
+    score_wiki(wiki_dir, repo, exchanges=...) -> WikiScore
+
+Each share is a (hits, total) pair, so several wikis combine by summing (and a bootstrap over
+repos resamples whole wikis):
+- plan_parses, plan_files: the plan call's JSON parses as SemanticWiki parses it; its files
+  exist at the commit (plan.py; needs the exchanges);
+- h1, sections: content pages start with `# <title>` (the title their prompt asked for, when
+  the exchanges say) and have the required sections (pages.py); index.md is not a content page;
+- refs_resolved, refs_precise, refs_right, ref_coverage: references resolve at the commit; the
+  cited lines lie inside what the sentence names (precision, over resolved references); both
+  (over all references: "references right"); components carrying a reference (refs.py);
+- mermaid_valid: fenced mermaid blocks that Mermaid's own parser accepts (wikikit.mermaid);
+- links: internal links that resolve, by SemanticWiki's own rule (links.py);
+- cost: tokens and seconds per page, thinking included, retries (cost.py; needs the exchanges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wikikit.code.repo import Repo
+from wikikit.eval.metrics import Ratio, share
+from wikikit.eval.wiki.cost import CostScore, score_cost
+from wikikit.eval.wiki.exchanges import Exchange, read_exchanges
+from wikikit.eval.wiki.links import score_links
+from wikikit.eval.wiki.pages import INDEX_PAGE, content_pages, page_shape, read_wiki
+from wikikit.eval.wiki.plan import PlanScore, score_plan
+from wikikit.eval.wiki.refs import RepoFacts, check_page_refs
+
+# (blocks from wikikit.mermaid.extract_mermaid_blocks) -> one Result(ok, ...) per block
+Validator = Callable[[Sequence[Any]], Sequence[Any]]
+RATIOS = (
+    "plan_parses",
+    "plan_files",
+    "h1",
+    "sections",
+    "refs_resolved",
+    "refs_precise",
+    "refs_right",
+    "ref_coverage",
+    "mermaid_valid",
+    "links",
+)
+
+
+@dataclass
+class WikiScore:
+    ratios: dict[str, Ratio]
+    cost: CostScore | None
+    plan: PlanScore | None
+    pages: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Shares (None where nothing was counted), then the cost figures."""
+        out: dict[str, Any] = {k: (share(v) if v[1] else None) for k, v in self.ratios.items()}
+        if self.cost is not None:
+            out.update(self.cost.as_dict())
+        return out
+
+
+def _validator() -> Validator:
+    from wikikit.mermaid import validate_blocks
+
+    return validate_blocks
+
+
+def _titles(exchanges: Sequence[Exchange], plan: PlanScore | None) -> dict[str, str]:
+    """{page filename: the title its prompt asked for} from the plan and the page prompts."""
+    if plan is None:
+        return {}
+    asked = {x.title for x in exchanges if x.kind == "page"}
+    return {p.filename: p.title for p in plan.pages if p.title in asked}
+
+
+def score_wiki(
+    wiki_dir: str | Path,
+    repo: Repo,
+    exchanges: str | Path | Sequence[Exchange] | None = None,
+    validator: Validator | None = None,
+) -> WikiScore:
+    """Every metric of one wiki against the repository it documents (at the wiki's commit)."""
+    from wikikit.mermaid import extract_mermaid_blocks
+
+    pages = read_wiki(wiki_dir)
+    if isinstance(exchanges, str | Path):
+        exchanges = read_exchanges(exchanges)
+    xs = list(exchanges or [])
+    problems: list[str] = []
+    plan = None
+    plan_calls = [x for x in xs if x.kind == "plan"]
+    if plan_calls:
+        plan = score_plan(plan_calls[0].answer, plan_calls[0].user, repo)
+        problems += plan.problems
+    titles = _titles(xs, plan)
+    facts = RepoFacts(repo)
+    h1 = sections = n_sections = 0
+    resolved = precise = n_refs = with_ref = components = 0
+    content = content_pages(pages)
+    for path in content:
+        shape = page_shape(path, pages[path], titles.get(path))
+        h1 += shape.h1
+        sections += sum(shape.sections.values())
+        n_sections += len(shape.sections)
+        problems += shape.problems
+    for path, text in pages.items():
+        checked = check_page_refs(path, text, facts)
+        resolved += checked.resolved[0]
+        precise += checked.precise[0]
+        n_refs += len(checked.refs)
+        if path != INDEX_PAGE:
+            with_ref += checked.components[0]
+            components += checked.components[1]
+        problems += checked.problems
+    blocks = [(path, b) for path, text in pages.items() for b in extract_mermaid_blocks(text)]
+    results = list((validator or _validator())([b for _, b in blocks])) if blocks else []
+    problems += [
+        f"{path}:{b.line}: mermaid: {r.message}"
+        for (path, b), r in zip(blocks, results, strict=True)
+        if not r.ok
+    ]
+    links = score_links(pages)
+    problems += links.problems
+    ratios: dict[str, Ratio] = {
+        "plan_parses": (int(plan.parses), 1) if plan is not None else (0, 0),
+        "plan_files": plan.files if plan is not None else (0, 0),
+        "h1": (h1, len(content)),
+        "sections": (sections, n_sections),
+        "refs_resolved": (resolved, n_refs),
+        "refs_precise": (precise, resolved),
+        "refs_right": (precise, n_refs),
+        "ref_coverage": (with_ref, components),
+        "mermaid_valid": (sum(r.ok for r in results), len(results)),
+        "links": links.links,
+    }
+    if not content:
+        problems.append(f"{wiki_dir}: no content pages")
+    return WikiScore(ratios, score_cost(xs) if xs else None, plan, list(pages), problems)

@@ -1,0 +1,84 @@
+"""The plan call's answer, read the way SemanticWiki reads it.
+
+SemanticWiki 1.2.1 (dist/wiki-agent.js, analyzeProjectWithLLM) trims the answer, removes one
+leading ```` ``` ```` / ```` ```json ```` fence line and one trailing fence, and `JSON.parse`s the
+rest; when that fails it drops the model's plan for its own pattern-based one. It keeps a page's
+`files` that exist in its file scan, a `filename` gets `.md` appended when it lacks it, and the
+prompt asks for `Required pages: N-M`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from wikikit.code.repo import Repo
+from wikikit.eval.metrics import Ratio
+
+_REQUIRED = re.compile(r"\*\*Required pages: (?P<low>\d+)-(?P<high>\d+)\*\*")
+
+
+@dataclass
+class PlannedPage:
+    title: str
+    filename: str
+    type: str
+    files: list[str]
+
+
+@dataclass
+class PlanScore:
+    parses: bool
+    pages: list[PlannedPage] = field(default_factory=list)
+    files: Ratio = (0, 0)  # (listed files that exist at the commit, listed files)
+    count_ok: bool | None = None  # the page count lies in the prompt's required range
+    problems: list[str] = field(default_factory=list)
+
+
+def parse_plan_answer(answer: str) -> Any:
+    """SemanticWiki's own parse; raises ValueError (json.JSONDecodeError) when it would."""
+    text = answer.strip()
+    if text.startswith("```"):
+        text = re.sub(r"^```(?:json)?\n?", "", text, count=1)
+        text = re.sub(r"\n?```$", "", text, count=1)
+    return json.loads(text)
+
+
+def _page(obj: Any) -> PlannedPage | None:
+    if not isinstance(obj, dict):
+        return None
+    title, filename = obj.get("title"), obj.get("filename")
+    if not isinstance(title, str) or not isinstance(filename, str) or not filename:
+        return None
+    files = [f for f in obj.get("files") or [] if isinstance(f, str)]
+    name = filename if filename.endswith(".md") else f"{filename}.md"
+    return PlannedPage(title, name, str(obj.get("type") or ""), files)
+
+
+def score_plan(answer: str, user_prompt: str, repo: Repo) -> PlanScore:
+    """Does the plan parse, are its pages well formed, do its files exist, is the count right?"""
+    try:
+        obj = parse_plan_answer(answer)
+    except ValueError as e:
+        return PlanScore(False, problems=[f"plan: not JSON as SemanticWiki parses it ({e})"])
+    raw = obj.get("pages") if isinstance(obj, dict) else None
+    if not isinstance(raw, list):
+        return PlanScore(False, problems=["plan: no `pages` list"])
+    pages = [p for p in (_page(x) for x in raw) if p is not None]
+    problems = [
+        f"plan: page {i + 1} lacks a title or filename"
+        for i, x in enumerate(raw)
+        if _page(x) is None
+    ]
+    listed = [f for p in pages for f in p.files]
+    missing = [f for f in listed if not repo.exists(f)]
+    problems += [f"plan: file {f} does not exist at the commit" for f in dict.fromkeys(missing)]
+    m = _REQUIRED.search(user_prompt)
+    count_ok = None
+    if m:
+        count_ok = int(m["low"]) <= len(pages) <= int(m["high"])
+        if not count_ok:
+            problems.append(f"plan: {len(pages)} pages, the prompt requires {m['low']}-{m['high']}")
+    return PlanScore(True, pages, (len(listed) - len(missing), len(listed)), count_ok, problems)

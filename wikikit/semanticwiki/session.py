@@ -1,0 +1,134 @@
+"""The real client writing wikis with an answerer behind it, pass after pass, every call recorded.
+
+A *pass* is one run of the client on one repository with its own endpoint
+(wikikit.semanticwiki.endpoint) in front of the job's answerer. An answerer that defers calls
+(the teacher, see wikikit.semanticwiki.answerers) leaves `pending` exchanges; `record()` then
+calls `settle()` (which answers the deferred prompts in one batch) and runs the passes of the
+repositories that had pending calls again, until none is pending, nothing more could be
+answered, or `max_passes` is reached. The last pass of each repository is its result: every
+call of that run, answered.
+
+Each pass has its own folder (`<work>/<job>/pass-<n>/`): `record/requests.jsonl` (every HTTP
+request as received), `record/exchanges.jsonl`, `client/client.log` and the wiki the client
+wrote in `client/wiki/`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wikikit import console
+from wikikit.semanticwiki.client import ClientRun, run_generate
+from wikikit.semanticwiki.endpoint import Answerer, OllamaEndpoint
+from wikikit.semanticwiki.install import ClientInstall
+
+DEFAULT_MODEL_NAME = "wikikit"
+
+
+@dataclass
+class Job:
+    key: str  # a folder-safe name, unique among the jobs
+    repo_root: Path
+    answerer: Answerer
+
+
+@dataclass
+class PassResult:
+    job: Job
+    number: int
+    folder: Path
+    run: ClientRun
+    exchanges: list[dict[str, Any]]
+    requests: int
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for e in self.exchanges if e["status"] == "pending")
+
+
+@dataclass
+class Recording:
+    """Each job's last pass, and how many passes and client seconds it took."""
+
+    results: dict[str, PassResult] = field(default_factory=dict)
+    passes: dict[str, int] = field(default_factory=dict)
+    client_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def run_pass(
+    install: ClientInstall,
+    job: Job,
+    folder: Path,
+    *,
+    number: int = 1,
+    model: str = DEFAULT_MODEL_NAME,
+    timeout_s: float = 3600.0,
+    skip_index: bool = False,
+) -> PassResult:
+    """One client run on `job.repo_root` against a fresh endpoint in front of `job.answerer`."""
+    if folder.exists():
+        shutil.rmtree(folder)  # a pass starts from nothing: same inputs, same prompts
+    begin = getattr(job.answerer, "begin_pass", None)
+    if begin is not None:
+        begin()
+    with OllamaEndpoint(job.answerer, model, folder / "record") as endpoint:
+        run = run_generate(
+            install,
+            job.repo_root,
+            folder / "client",
+            host=endpoint.url,
+            model=model,
+            timeout_s=timeout_s,
+            skip_index=skip_index,
+        )
+    return PassResult(job, number, folder, run, list(endpoint.exchanges), endpoint.requests)
+
+
+def record(
+    install: ClientInstall,
+    jobs: list[Job],
+    work: Path,
+    *,
+    settle: Callable[[], int] | None = None,
+    max_passes: int = 8,
+    parallel: int = 1,
+    model: str = DEFAULT_MODEL_NAME,
+    timeout_s: float = 3600.0,
+    skip_index: bool = False,
+    on_pass: Callable[[PassResult], None] | None = None,
+) -> Recording:
+    """Run every job's passes (see the module docstring); `parallel` clients at a time."""
+    out = Recording()
+    todo = list(jobs)
+    for number in range(1, max_passes + 1):
+
+        def one(job: Job, n: int = number) -> PassResult:
+            return run_pass(
+                install, job, Path(work) / job.key / f"pass-{n}", number=n,
+                model=model, timeout_s=timeout_s, skip_index=skip_index,
+            )  # fmt: skip
+
+        with ThreadPoolExecutor(max(1, parallel), "semanticwiki-client") as pool:
+            results = list(pool.map(one, todo))
+        for result in results:
+            key = result.job.key
+            out.results[key] = result
+            out.passes[key] = number
+            out.client_seconds[key] = out.client_seconds.get(key, 0.0) + result.run.seconds
+            if on_pass is not None:
+                on_pass(result)
+        todo = [r.job for r in results if r.pending and r.run.ok]
+        if not todo or settle is None:
+            break
+        console.info(
+            f"semanticwiki: pass {number}: {sum(r.pending for r in results)} calls deferred "
+            f"in {len(todo)} repositories; asking the teacher"
+        )
+        if settle() == 0:
+            break
+    return out
