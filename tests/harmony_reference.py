@@ -1,7 +1,9 @@
 """An independent harmony rendering of an OpenAI-style row, written from harmony's docs.
 
 Tests compare the data stage's `text` with this, so the stage's mapping and its prefix cache
-are checked against openai-harmony itself, not against their own code.
+are checked against openai-harmony itself, not against their own code. `runtime="node-llama-cpp"`
+swaps in that runtime's developer block, as its HarmonyChatWrapper (v3.15.0,
+_getFirstDeveloperMessage) writes it for SemanticWiki's system prompt + "\n\n".
 """
 
 from __future__ import annotations
@@ -25,15 +27,19 @@ def _arguments(arguments) -> str:
 
 
 def harmony_text(
-    messages: list[dict], tools: list[dict] | str | None = None, effort: str = "medium"
+    messages: list[dict],
+    tools: list[dict] | str | None = None,
+    effort: str = "medium",
+    *,
+    current_date: str | None = None,
+    runtime: str = "ollama",
 ) -> str:
     if isinstance(tools, str):  # the data stage writes the tools column as a JSON string
         tools = json.loads(tools)
-    convo = [
-        oh.Message.from_role_and_content(
-            oh.Role.SYSTEM, oh.SystemContent.new().with_reasoning_effort(EFFORT[effort])
-        )
-    ]
+    system = oh.SystemContent.new().with_reasoning_effort(EFFORT[effort])
+    if current_date:
+        system = system.with_conversation_start_date(current_date)
+    convo = [oh.Message.from_role_and_content(oh.Role.SYSTEM, system)]
     instructions = "\n\n".join(
         m["content"] for m in messages if m["role"] in ("system", "developer") and m["content"]
     )
@@ -53,10 +59,16 @@ def harmony_text(
                 ]
             )
         convo.append(oh.Message.from_role_and_content(oh.Role.DEVELOPER, dev))
-    for m in messages:
+    # The prompt: everything up to the last user message, rendered as harmony renders a prompt to
+    # complete; then the turn the model writes, rendered for training.
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    cut = len(convo)
+    for i, m in enumerate(messages):
         role = m["role"]
         if role == "user":
             convo.append(oh.Message.from_role_and_content(oh.Role.USER, m["content"]))
+            if i == users[-1]:
+                cut = len(convo)
         elif role == "tool":
             convo.append(
                 oh.Message.from_author_and_content(
@@ -96,7 +108,18 @@ def harmony_text(
                         "final"
                     )
                 )
-    tokens = ENC.render_conversation_for_training(
-        oh.Conversation.from_messages(convo), oh.RenderConversationConfig(auto_drop_analysis=False)
+    prompt = ENC.render_conversation_for_completion(
+        oh.Conversation.from_messages(convo[:cut]), oh.Role.ASSISTANT
+    )[:-2]  # without the <|start|>assistant it ends with
+    turn = ENC.render_conversation_for_training(
+        oh.Conversation.from_messages(convo[cut:]),
+        oh.RenderConversationConfig(auto_drop_analysis=False),
     )
-    return ENC.decode_utf8(tokens)
+    text = ENC.decode_utf8(list(prompt) + list(turn))
+    if runtime == "node-llama-cpp" and instructions and not tools:
+        text = text.replace(
+            f"<|message|># Instructions\n\n{instructions}<|end|>",
+            f"<|message|># Instruction\n\n{instructions}\n\n<|end|>",
+            1,
+        )
+    return text

@@ -12,6 +12,7 @@ from data_stage_helpers import RecipeStandIn, run_data_stage
 from harmony_reference import harmony_text
 
 from wikikit.errors import StageNotImplemented, WikikitError
+from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
 
 TOPICS = [
     "parser",
@@ -215,7 +216,13 @@ def test_jsonl_loads_with_datasets_and_text_is_harmony(stage_run):
     for split in files:
         for line in Path(files[split]).read_text().splitlines():
             row = json.loads(line)
-            assert row["text"] == harmony_text(row["messages"], row.get("tools")), row["id"]
+            want = harmony_text(
+                row["messages"],
+                row.get("tools"),
+                current_date=DEFAULT_CURRENT_DATE,
+                runtime=DEFAULT_RUNTIME,
+            )
+            assert row["text"] == want, row["id"]
             assert "@corp-internal.io" not in row["text"]
 
 

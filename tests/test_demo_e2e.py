@@ -69,6 +69,15 @@ def test_demo_runs_every_stage_offline(tmp_path):
     # train: a LoRA adapter, a merged model, a finite loss
     metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
     assert metrics["steps"] == 2 and math.isfinite(metrics["final_loss"])
+    # ... after the label check passed on Axolotl's preprocessing of every category in the data
+    categories = {
+        json.loads(line)["category"]
+        for name in ("train.jsonl", "validation.jsonl")
+        for line in (run_dir / "data" / name).read_text().splitlines()
+    }
+    checked = metrics["label_check"]
+    assert set(checked) == categories and len(categories) > 3, (checked, categories)
+    assert all(c["checked"] >= 1 and c["ok"] == c["checked"] for c in checked.values()), checked
     assert (run_dir / "train" / "merged" / "config.json").is_file()
     assert any((run_dir / "train" / "adapter").glob("adapter_model.*"))
     # eval: every task of the recipe scored by lm-eval on the merged model

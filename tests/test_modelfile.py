@@ -3,13 +3,12 @@ the same text openai-harmony renders for the same conversation; and the file rou
 
 from __future__ import annotations
 
-import datetime
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
+import go_template
 import pytest
+from go_template import TODAY, go_render
 
 import wikikit  # noqa: F401  (offline o200k vocab for openai-harmony)
 from wikikit.package.modelfile import (
@@ -25,8 +24,7 @@ from wikikit.package.modelfile import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-GO_DIR = Path(__file__).resolve().parent / "go"
-TODAY = datetime.date.today().isoformat()
+go_renderer = go_template.go_renderer
 
 
 def _prop(type_, description=None, **kw):
@@ -272,41 +270,6 @@ def harmony_render(system: str, messages: list[dict], tools: list[dict], level: 
     return enc.decode(tokens)
 
 
-@pytest.fixture(scope="module")
-def go_renderer(tmp_path_factory) -> Path:
-    """tests/go built with the local Go toolchain (standard library only, no downloads)."""
-    go = shutil.which("go")
-    if go is None:
-        pytest.skip("Go is not installed (make setup installs golang-go); cannot run text/template")
-    out = tmp_path_factory.mktemp("go") / "render_ollama_template"
-    env = {
-        "GOFLAGS": "-mod=mod",
-        "GOPROXY": "off",
-        "GOCACHE": str(out.parent / "cache"),
-        "HOME": str(out.parent),
-    }
-    import os
-
-    subprocess.run(
-        [go, "build", "-o", str(out), "."], cwd=GO_DIR, check=True, env={**os.environ, **env}
-    )
-    return out
-
-
-def go_render(renderer: Path, template: str, tmp_path: Path, request: dict) -> str:
-    tfile = tmp_path / "template.gotmpl"
-    tfile.write_text(template, encoding="utf-8")
-    res = subprocess.run(
-        [str(renderer), str(tfile)],
-        input=json.dumps(request),
-        capture_output=True,
-        text=True,
-        env={"WIKIKIT_TEST_DATE": TODAY, "PATH": "/usr/bin:/bin"},
-    )
-    assert res.returncode == 0, res.stderr
-    return res.stdout
-
-
 @pytest.mark.parametrize("name", sorted(CONVERSATIONS))
 def test_template_renders_what_harmony_renders(go_renderer, tmp_path, name):
     conv = CONVERSATIONS[name]
@@ -344,6 +307,7 @@ def test_modelfile_round_trips_and_carries_the_settings():
     text = render_modelfile(spec, header=["hello"])
     assert text.startswith("# hello\nFROM ./model.gguf\n")
     back = parse_modelfile(text)
+    assert "\nPARSER harmony\n" in text and back.parser == "harmony"
     assert back.template == spec.template and "Reasoning: {{ if .ThinkLevel }}" in back.template
     assert back.system == WIKI_AGENT_SYSTEM
     assert back.license == LICENSE_TEXT and "Apache" in back.license

@@ -8,6 +8,7 @@ from harmony_reference import harmony_text
 
 from wikikit.data.render import HarmonyRenderer, make_renderer, openai_messages, openai_tools
 from wikikit.example import Example, Message, ToolCall
+from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, RUNTIMES
 
 
 def _examples() -> list[Example]:
@@ -64,11 +65,43 @@ def _examples() -> list[Example]:
 
 
 def test_harmony_text_equals_openai_harmony_rendering():
-    render = HarmonyRenderer("medium")
-    for _ in range(2):  # the second pass uses the cached prefixes
-        for ex in _examples():
-            tools = openai_tools(ex) or None
-            assert render(ex) == harmony_text(openai_messages(ex), tools), ex.id
+    for runtime in RUNTIMES:
+        render = HarmonyRenderer("medium", runtime=runtime)
+        for _ in range(2):  # the second pass uses the cached prefixes
+            for ex in _examples():
+                tools = openai_tools(ex) or None
+                want = harmony_text(
+                    openai_messages(ex), tools, current_date=DEFAULT_CURRENT_DATE, runtime=runtime
+                )
+                assert render(ex) == want, (runtime, ex.id)
+    undated = HarmonyRenderer("medium", runtime="ollama", current_date=None)
+    ex = _examples()[1]
+    assert undated(ex) == harmony_text(openai_messages(ex)) and "Current date" not in undated(ex)
+
+
+def test_harmony_text_equals_the_training_template(tmp_path):
+    """The data stage's text and the template Axolotl renders agree, token for token, for every
+    shape (system, thinking, tool calls, multi-turn with earlier thinking, no user) and runtime."""
+    from wikikit.train.tinymodel import make_tokenizer
+
+    tok = make_tokenizer()
+    cpt = Example("e", [Message("assistant", "<path>a.py</path><file>x = 1\n</file>")], "t", "cpt")
+    for runtime in RUNTIMES:
+        render = HarmonyRenderer("low", runtime=runtime)
+        for ex in [*_examples(), cpt]:
+            tools = json.loads(openai_tools(ex)) if any(m.tool_calls for m in ex.messages) else None
+            got = tok.apply_chat_template(
+                openai_messages(ex),
+                tools=tools,
+                tokenize=False,
+                reasoning_effort="low",
+                runtime=runtime,
+                current_date=DEFAULT_CURRENT_DATE,
+            )
+            want = render(ex)
+            assert tok.encode(got, add_special_tokens=False) == tok.encode(
+                want, add_special_tokens=False
+            ), (runtime, ex.id, got, want)
 
 
 def test_harmony_shape_of_thinking_and_tool_calls():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -55,10 +56,20 @@ AXOLOTL_GPT_OSS_LORA_EXAMPLE = {
     "eot_tokens": ["<|end|>"],
 }
 # Where wikikit differs on purpose: its own data and run directory, `flash_attention`, which
-# Axolotl 0.19's validator rejects next to attn_implementation (checked below), and
-# `sequence_len`: the flagship trains on SemanticWiki's page prompts plus answers of up to
-# 4,096 tokens (its own recipe sets 8192; the base recipe keeps the example's 4096, checked below).
-DELIBERATE = {"datasets", "dataset_prepared_path", "output_dir", "flash_attention", "sequence_len"}
+# Axolotl 0.19's validator rejects next to attn_implementation (checked below), `sequence_len`:
+# the flagship trains on SemanticWiki's page prompts plus answers of up to 4,096 tokens (its own
+# recipe sets 8192; the base recipe keeps the example's 4096, checked below), and what is trained:
+# every end token of a turn (the example's <|end|> alone leaves tool calls' <|call|> to chance)
+# with wikikit's template and turn finder (tests/test_train_e2e.py shows both on Axolotl's
+# prepared data).
+DELIBERATE = {
+    "datasets",
+    "dataset_prepared_path",
+    "output_dir",
+    "flash_attention",
+    "sequence_len",
+    "eot_tokens",
+}
 
 
 def _flagship_cfg(tmp_path: Path) -> tuple[object, dict]:
@@ -82,9 +93,11 @@ def test_flagship_matches_axolotl_gpt_oss_example(tmp_path):
         if key not in DELIBERATE:
             assert cfg.get(key) == want, key
     assert "flash_attention" not in cfg
+    assert cfg["eot_tokens"] == ["<|end|>", "<|call|>", "<|return|>"]
     (ds,) = cfg["datasets"]
     for k, v in AXOLOTL_GPT_OSS_LORA_EXAMPLE["datasets"][0].items():
-        assert ds[k] == v
+        assert ds[k] == (config.STRATEGY if k == "type" else v)
+    assert ds["train_on_eot"] == ds["train_on_eos"] == "turn"
     assert ds["path"] == str(tmp_path / "data" / "train.jsonl")
     assert ds["field_messages"] == "messages" and ds["roles_to_train"] == ["assistant"]
     assert cfg["test_datasets"][0]["path"] == str(tmp_path / "data" / "validation.jsonl")
@@ -119,11 +132,92 @@ def test_raw_axolotl_keys_win(tmp_path):
     assert cfg["lora_r"] == 32 and cfg["weight_decay"] == 0.1
 
 
-def test_print_config_is_yaml_axolotl_reads(tmp_path):
-    import yaml
+@pytest.mark.slow
+def test_print_config_trains_with_the_projects_template_never_the_tokenizers(tmp_path):
+    """Whatever template openai/gpt-oss-20b's tokenizer carries, Axolotl gets wikikit's, rendered
+    for the recipe's runtime and date; the YAML is what Axolotl reads and validates."""
+    from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE
+    from wikikit.train.tinymodel import TEMPLATE_PATH
 
-    text = config.print_config(load_recipe(FLAGSHIP), tmp_path / "run")
-    assert yaml.safe_load(text)["eot_tokens"] == ["<|end|>"]
+    cfg = yaml.safe_load(config.print_config(load_recipe(FLAGSHIP), tmp_path / "run"))
+    assert cfg["chat_template"] == "jinja"
+    assert Path(cfg["chat_template_jinja"]).read_text() == TEMPLATE_PATH.read_text()
+    assert cfg["chat_template_kwargs"] == {
+        "reasoning_effort": "medium",
+        "runtime": "node-llama-cpp",
+        "current_date": DEFAULT_CURRENT_DATE,
+    }
+    assert "tokenizer_default" not in json.dumps(cfg)
+    assert cfg["datasets"][0]["type"] == "wikikit.train.harmony_turns"
+    ollama = load_recipe(FLAGSHIP, ("model.runtime=ollama", "model.current_date='2027-01-31'"))
+    kw = yaml.safe_load(config.print_config(ollama, tmp_path / "run"))["chat_template_kwargs"]
+    assert kw["runtime"] == "ollama" and kw["current_date"] == "2027-01-31"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["gpu", "multi_gpu", "deepspeed"])
+def test_flagship_profiles_pass_axolotls_validator(tmp_path, profile):
+    """--print-config validates with Axolotl's own validator; each profile is Axolotl's gpt-oss
+    example for it (examples/gpt-oss/: sft-lora-singlegpu, fft-fsdp2, fft-deepspeed-zero3)."""
+    recipe = load_recipe(FLAGSHIP, (f"train.profile={profile}", "train.num_processes=8"))
+    cfg = yaml.safe_load(config.print_config(recipe, tmp_path / "run"))
+    assert cfg["base_model"] == "openai/gpt-oss-20b" and cfg["adapter"] == "lora"
+    if profile == "multi_gpu":
+        assert cfg["fsdp_version"] == 2 and cfg["use_kernels"] is False
+        assert cfg["fsdp_config"] == {
+            "offload_params": False,
+            "state_dict_type": "SHARDED_STATE_DICT",
+            "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+            "transformer_layer_cls_to_wrap": "GptOssDecoderLayer",
+            "reshard_after_forward": True,
+        }
+        assert "deepspeed" not in cfg
+    elif profile == "deepspeed":
+        assert cfg["deepspeed"]["zero_optimization"]["stage"] == 3
+        assert cfg["deepspeed"]["bf16"] == {"enabled": True} and cfg["use_kernels"] is False
+        assert "fsdp_config" not in cfg
+    else:
+        assert "fsdp_config" not in cfg and "deepspeed" not in cfg
+    assert config.launcher_args(recipe) == ["--num_processes", "8"]
+
+
+def test_launcher_and_processes_come_from_the_recipe():
+    multi = ["--num_machines", "2", "--machine_rank", "1", "--main_process_ip", "10.0.0.1"]
+    acc = {"train": {"profile": "multi_gpu", "num_processes": 4, "launcher_args": multi}}
+    assert config.launcher_of(acc) == "accelerate"
+    assert config.launcher_args(acc) == ["--num_processes", "8", *multi]  # accelerate: in all
+    torch = {"train": {"profile": "deepspeed", "launcher": "torchrun", "num_processes": 4}}
+    torch["train"]["launcher_args"] = ["--nnodes", "2", "--rdzv_endpoint", "10.0.0.1:29500"]
+    assert config.launcher_args(torch) == ["--nproc_per_node", "4", "--nnodes", "2"] + [
+        "--rdzv_endpoint",
+        "10.0.0.1:29500",
+    ]
+    assert config.launcher_args({"train": {"profile": "gpu"}}) == []
+    with pytest.raises(InputError, match="^train.launcher: .*multi_gpu profile needs"):
+        config.check_launch({"train": {"profile": "multi_gpu", "launcher": "python"}})
+    with pytest.raises(InputError, match="^train.launcher: .*num_processes"):
+        config.check_launch({"train": {"profile": "cpu", "num_processes": 2}})
+    config.check_launch({"model": {"base": "tiny-gpt-oss"}, "train": {}})  # cpu, python: fine
+
+
+def test_lora_on_the_experts_is_a_recipe_choice(tmp_path):
+    recipe = {"model": {"base": "x/y"}, "train": {"lora": {"target_experts": True}}}
+    cfg = config.axolotl_config(recipe, tmp_path, tmp_path, "x/y")
+    assert cfg["lora_target_parameters"] == ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
+    assert cfg["lora_target_linear"] is True and cfg["lora_dropout"] == 0.0
+    plain = config.axolotl_config({"model": {"base": "x/y"}}, tmp_path, tmp_path, "x/y")
+    assert "lora_target_parameters" not in plain
+
+
+@pytest.mark.slow
+def test_lora_on_the_experts_needs_dropout_zero(tmp_path):
+    recipe = load_recipe(FLAGSHIP, ("train.lora.target_experts=true", "train.lora.dropout=0.05"))
+    cfg = config.axolotl_config(
+        recipe, tmp_path, tmp_path, "openai/gpt-oss-20b", cache_dir=tmp_path
+    )
+    with pytest.raises(InputError) as err:
+        config.check_config(cfg, recipe)
+    assert any(line.startswith("train.lora.dropout:") for line in err.value.lines), err.value.lines
 
 
 @pytest.mark.slow

@@ -48,6 +48,7 @@ train:
   learning_rate: 0.001
   warmup_ratio: 0.0
   gradient_checkpointing: false
+  check_labels: 0  # resuming is under test; the label check has its own tests
 """
 LOSS_LINE = re.compile(r"\{'loss': [^}]*\}")
 

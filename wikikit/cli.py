@@ -239,6 +239,17 @@ def _stage_command(stage: str, doc: str):
                 print_config(r, Path(run_dir) if run_dir else runner.default_run_dir(r)), nl=False
             )
             return
+        if extra.get("check_labels"):
+            from wikikit.train.labels import DEFAULT_N
+            from wikikit.train.stage import label_check
+
+            ctx = runner.make_context(
+                r, Path(run_dir) if run_dir else runner.default_run_dir(r), stage
+            )
+            report = label_check(ctx, extra.get("n") or DEFAULT_N)
+            for line in report.lines():
+                click.echo(line)
+            sys.exit(0 if report.ok else 1)
         if extra.get("model"):
             os.environ["WIKIKIT_EVAL_MODEL"] = extra["model"]
         runner.run(r, only=stage, run_dir=run_dir)
@@ -249,7 +260,18 @@ def _stage_command(stage: str, doc: str):
 
 train = cli.command("train")(
     click.option("--print-config", is_flag=True, help="Print the generated Axolotl YAML and stop.")(
-        _stage_command("train", "Run only the train stage (Axolotl LoRA fine-tune).")
+        click.option(
+            "--check-labels",
+            is_flag=True,
+            help="Run Axolotl's preprocessing on a sample of the data and check, per category, "
+            "that exactly the model's tokens are trained (exit 1 on a mismatch).",
+        )(
+            click.option(
+                "--n",
+                type=click.IntRange(min=1),
+                help="Rows per category for --check-labels (default 3).",
+            )(_stage_command("train", "Run only the train stage (Axolotl LoRA fine-tune)."))
+        )
     )
 )
 evaluate = cli.command("eval")(

@@ -4,14 +4,19 @@ Every row also carries the OpenAI-style `messages` list (see `openai_messages`),
 Axolotl's `chat_template` dataset type reads (`field_thinking: thinking`).
 
 Harmony mapping (openai-harmony does the rendering):
-- system: SystemContent with the recipe's reasoning effort (no date, so output is stable);
+- system: SystemContent with the recipe's reasoning effort and a fixed `Current date:`
+  (`model.current_date`: every runtime writes one, and a fixed one keeps the data reproducible);
 - developer: the Example's system and developer turns as instructions, plus the function tools
   its assistant calls (described by `meta["tools"]`, else wikikit.semanticwiki.tools, else
-  inferred from the arguments);
+  inferred from the arguments); for `model.runtime: node-llama-cpp` an example without tools
+  gets that runtime's developer block instead (wikikit/semanticwiki/runtimes.py);
 - assistant: `thinking` -> analysis channel; content -> final channel, or a commentary
   preamble when the turn makes tool calls; each tool call -> commentary message
   `to=functions.NAME` with `<|constrain|>json`; tool results -> `functions.NAME to=assistant`.
-- `render_conversation_for_training` with `auto_drop_analysis=False`, so thinking is kept.
+- the conversation before the last user message is rendered as harmony renders a prompt for the
+  runtime (`render_conversation_for_completion`: earlier analysis dropped, as every runtime
+  does); the turn after it with `render_conversation_for_training(auto_drop_analysis=False)`, so
+  the thinking the model writes is kept.
 
 Speed: the system + developer prefix is the same for most examples, so its tokens are rendered
 once and cached; the rest of the conversation is rendered on its own and appended. The first
@@ -28,6 +33,12 @@ from typing import Any
 import wikikit  # noqa: F401  (offline o200k vocab before openai_harmony loads)
 from wikikit.errors import WikikitError
 from wikikit.example import Example, Message
+from wikikit.semanticwiki.runtimes import (
+    DEFAULT_CURRENT_DATE,
+    DEFAULT_RUNTIME,
+    check_runtime,
+    developer_block,
+)
 
 FORMATS = ("harmony", "chatml", "messages")
 
@@ -128,7 +139,15 @@ def harmony_encoding():
     return oh.load_harmony_encoding(oh.HarmonyEncodingName.HARMONY_GPT_OSS)
 
 
-def _harmony_prefix(example: Example, reasoning_effort: str) -> list[Any]:
+def _instructions(example: Example) -> str:
+    return "\n\n".join(
+        m.content for m in example.messages if m.role in ("system", "developer") and m.content
+    )
+
+
+def _harmony_prefix(
+    example: Example, reasoning_effort: str, current_date: str | None = None
+) -> list[Any]:
     import openai_harmony as oh
 
     effort = {
@@ -136,14 +155,11 @@ def _harmony_prefix(example: Example, reasoning_effort: str) -> list[Any]:
         "medium": oh.ReasoningEffort.MEDIUM,
         "high": oh.ReasoningEffort.HIGH,
     }[reasoning_effort]
-    msgs = [
-        oh.Message.from_role_and_content(
-            oh.Role.SYSTEM, oh.SystemContent.new().with_reasoning_effort(effort)
-        )
-    ]
-    instructions = "\n\n".join(
-        m.content for m in example.messages if m.role in ("system", "developer") and m.content
-    )
+    system = oh.SystemContent.new().with_reasoning_effort(effort)
+    if current_date:
+        system = system.with_conversation_start_date(current_date)
+    msgs = [oh.Message.from_role_and_content(oh.Role.SYSTEM, system)]
+    instructions = _instructions(example)
     tools = [
         oh.ToolDescription.new(s["name"], s["description"], s["parameters"])
         for s in tool_specs(example)
@@ -214,12 +230,29 @@ def _arguments_text(arguments: dict[str, Any]) -> str:
     return json.dumps(arguments, ensure_ascii=False)
 
 
-def harmony_conversation(example: Example, reasoning_effort: str = "medium") -> Any:
+def harmony_conversation(
+    example: Example, reasoning_effort: str = "medium", current_date: str | None = None
+) -> Any:
     """The openai-harmony Conversation for an example (the reference rendering's input)."""
     import openai_harmony as oh
 
     return oh.Conversation.from_messages(
-        _harmony_prefix(example, reasoning_effort) + _harmony_turns(example.messages)
+        _harmony_prefix(example, reasoning_effort, current_date) + _harmony_turns(example.messages)
+    )
+
+
+def for_runtime(text: str, example: Example, runtime: str) -> str:
+    """openai-harmony's text as `runtime` feeds it: node-llama-cpp writes its own developer
+    block for an example without tools (wikikit/semanticwiki/runtimes.py)."""
+    instructions = _instructions(example)
+    if runtime == "ollama" or not instructions or tool_specs(example):
+        return text
+    harmony = developer_block(instructions, "ollama", has_tools=False)
+    start = text.find("<|end|>") + len("<|end|>")  # the system block ends first
+    if not text.startswith(harmony, start):
+        raise WikikitError(f"example {example.id}: no developer block where harmony puts it")
+    return (
+        text[:start] + developer_block(instructions, runtime, False) + text[start + len(harmony) :]
     )
 
 
@@ -248,10 +281,19 @@ class HarmonyRenderer:
     by harmony instead (and the first ones compared), so the shortcut cannot drift unnoticed.
     """
 
-    def __init__(self, reasoning_effort: str = "medium", check_every: int = 257):
+    def __init__(
+        self,
+        reasoning_effort: str = "medium",
+        check_every: int = 257,
+        *,
+        runtime: str = DEFAULT_RUNTIME,
+        current_date: str | None = DEFAULT_CURRENT_DATE,
+    ):
         import openai_harmony as oh
 
         self.effort = reasoning_effort
+        self.runtime = check_runtime(runtime)
+        self.current_date = current_date
         self.enc = harmony_encoding()
         self.config = oh.RenderConversationConfig(auto_drop_analysis=False)
         self.check_every = check_every
@@ -259,11 +301,30 @@ class HarmonyRenderer:
         self._n = 0
 
     def full(self, example: Example) -> str:
-        """Harmony's rendering of the whole conversation in one call (the reference)."""
-        tokens = self.enc.render_conversation_for_training(
-            harmony_conversation(example, self.effort), self.config
+        """Harmony's rendering of the whole example (the reference the skeletons are checked
+        against): the conversation up to the last user message as harmony renders a prompt for
+        the runtime to complete (earlier analysis dropped by harmony's own rule), then the turn
+        the model writes, rendered for training (its analysis kept, ending in <|return|>)."""
+        import openai_harmony as oh
+
+        msgs = example.messages
+        users = [i for i, m in enumerate(msgs) if m.role == "user"]
+        cut = users[-1] + 1 if users else 0
+        prefix = _harmony_prefix(example, self.effort, self.current_date) + _harmony_turns(
+            msgs[:cut]
         )
-        return self.enc.decode_utf8(tokens)
+        prompt = self.enc.render_conversation_for_completion(
+            oh.Conversation.from_messages(prefix), oh.Role.ASSISTANT
+        )
+        if self.enc.decode_utf8(prompt[-2:]) != "<|start|>assistant":  # harmony's own suffix
+            raise WikikitError("openai-harmony's completion prompt has an unexpected ending")
+        tokens = list(prompt[:-2])
+        turn = _harmony_turns(msgs[cut:])
+        if turn:
+            tokens += self.enc.render_conversation_for_training(
+                oh.Conversation.from_messages(turn), self.config
+            )
+        return for_runtime(self.enc.decode_utf8(tokens), example, self.runtime)
 
     @staticmethod
     def _contents(example: Example) -> tuple[list[str], list[tuple]]:
@@ -370,10 +431,17 @@ def render_chatml(example: Example) -> str:
     return "".join(parts)
 
 
-def make_renderer(fmt: str, reasoning_effort: str = "medium"):
-    """A function Example -> training text for the given format."""
+def make_renderer(
+    fmt: str,
+    reasoning_effort: str = "medium",
+    *,
+    runtime: str = DEFAULT_RUNTIME,
+    current_date: str | None = DEFAULT_CURRENT_DATE,
+):
+    """A function Example -> training text for the given format (harmony: as `runtime` feeds
+    the model, with `current_date` in the system block)."""
     if fmt == "harmony":
-        return HarmonyRenderer(reasoning_effort)
+        return HarmonyRenderer(reasoning_effort, runtime=runtime, current_date=current_date)
     if fmt == "chatml":
         return render_chatml
     if fmt == "messages":

@@ -262,6 +262,7 @@ def run_stage(ctx: StageContext) -> StageResult:
     from wikikit.data.render import make_renderer, openai_messages, openai_tools
     from wikikit.data.split import split
     from wikikit.paths import EVAL_TASKS_DIR
+    from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
 
     recipe = ctx.recipe
     seed = int(recipe.data.get("seed", 0))
@@ -272,7 +273,12 @@ def run_stage(ctx: StageContext) -> StageResult:
 
     kept, report = collect(ctx, s, filters)
     artifacts = report.pop("artifacts")
-    render = make_renderer(fmt, model.get("reasoning_effort", "medium"))
+    render = make_renderer(
+        fmt,
+        model.get("reasoning_effort", "medium"),
+        runtime=model.get("runtime", DEFAULT_RUNTIME),
+        current_date=model.get("current_date", DEFAULT_CURRENT_DATE),
+    )
     kept = _fit_token_limit(kept, report, recipe, s, render)
 
     # Dedup across every source: a copy in two sources is still a copy.

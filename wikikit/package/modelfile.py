@@ -1,10 +1,20 @@
-"""The Ollama Modelfile for a gpt-oss wiki agent: FROM, a harmony TEMPLATE, SYSTEM, PARAMETERs, LICENSE.
+"""The Ollama Modelfile for a gpt-oss wiki agent: FROM, a harmony TEMPLATE, PARSER harmony, SYSTEM,
+PARAMETERs, LICENSE.
 
 The TEMPLATE is written in Ollama's Go template language against the data Ollama passes a
 template (.System, .Messages with Role/Content/Thinking/ToolCalls/ToolName, .Tools, .ThinkLevel)
 and renders exactly what openai-harmony renders for the same conversation (tests/go checks it
 with Go's text/template). It contains `<|start|>` and `<|end|>`, which is how Ollama decides to
-parse a gpt-oss model's output with its harmony parser (tool calls, thinking).
+parse a gpt-oss model's output with its harmony parser (tool calls, thinking); `PARSER harmony`
+says so explicitly for `ollama create -f Modelfile` (the only parser value that works for gpt-oss,
+../shared/ENVIRONMENT.md, read from ollama v0.33.0-rc2). The `ollama` Python client's create() has
+no parser argument, so a model created through the API gets the parser from the TEMPLATE rule.
+
+SYSTEM is only a fallback: Ollama prepends it only when a request does not start with a system
+message (server/routes.go, ChatHandler: `req.Messages[0].Role != "system" && m.System != ""`),
+and SemanticWiki always sends its own (dist/llm/ollama-provider.js:116-121 of 1.2.1). So what the
+model sees in SemanticWiki is SemanticWiki's prompt, which is what it was trained on
+(wikikit/semanticwiki/runtimes.py); SYSTEM serves other clients.
 
 Known limits, all consequences of what Ollama hands a template: tool parameters arrive as a Go
 map, so they render in sorted-name order; JSON-schema `default`s are dropped by Ollama; nested
@@ -171,6 +181,7 @@ class ModelfileSpec:
     system: str
     parameters: dict[str, list] = field(default_factory=dict)
     license: str = LICENSE_TEXT
+    parser: str = "harmony"
 
 
 def default_parameters(
@@ -212,6 +223,9 @@ def render_modelfile(spec: ModelfileSpec, header: Iterable[str] = ()) -> str:
     lines.append("")
     lines.append(f"TEMPLATE {_triple_quoted(spec.template, 'TEMPLATE')}")
     lines.append("")
+    if spec.parser:
+        lines.append(f"PARSER {spec.parser}")
+        lines.append("")
     lines.append(f"SYSTEM {_triple_quoted(spec.system, 'SYSTEM')}")
     lines.append("")
     for key, values in spec.parameters.items():
@@ -222,7 +236,7 @@ def render_modelfile(spec: ModelfileSpec, header: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-_COMMAND = re.compile(r"^(FROM|TEMPLATE|SYSTEM|PARAMETER|LICENSE|ADAPTER|MESSAGE)\s+", re.I)
+_COMMAND = re.compile(r"^(FROM|TEMPLATE|SYSTEM|PARAMETER|LICENSE|ADAPTER|MESSAGE|PARSER)\s+", re.I)
 
 
 def parse_modelfile(text: str) -> ModelfileSpec:
@@ -263,6 +277,7 @@ def parse_modelfile(text: str) -> ModelfileSpec:
         system=fields.get("SYSTEM", ""),
         parameters=params,
         license=fields.get("LICENSE", ""),
+        parser=fields.get("PARSER", ""),
     )
 
 
@@ -291,9 +306,11 @@ DOCUMENTED_HEADER = (
     "    ollama create semanticwiki-agent -f Modelfile",
     "and use it from SemanticWiki:",
     "    semanticwiki generate -r ./repo --full-local --use-ollama --local-model semanticwiki-agent",
-    "The TEMPLATE renders OpenAI's harmony format from Ollama's chat data; it contains <|start|>",
-    "and <|end|>, so Ollama parses the model's output (thinking, tool calls) with its harmony",
-    "parser. Regenerate: python -c 'from wikikit.package.modelfile import documented_modelfile as d;",
+    "The TEMPLATE renders OpenAI's harmony format from Ollama's chat data (what the model was",
+    "trained on with model.runtime: ollama); PARSER harmony makes Ollama parse the model's output",
+    "(thinking, tool calls) with its harmony parser. SYSTEM is only a fallback: SemanticWiki always",
+    "sends its own system prompt, and Ollama uses SYSTEM only for requests without one.",
+    "Regenerate: python -c 'from wikikit.package.modelfile import documented_modelfile as d;",
     'print(d(), end="")\' > Modelfile',
 )
 

@@ -2,9 +2,22 @@
 with its errors mapped back to recipe keys.
 
 Profiles: `gpu` follows Axolotl's gpt-oss LoRA example (examples/gpt-oss/
-gpt-oss-20b-sft-lora-singlegpu.yaml) key for key; `cpu` is what runs a tiny gpt-oss on a laptop
+gpt-oss-20b-sft-lora-singlegpu.yaml) key for key; `multi_gpu` and `deepspeed` add its FSDP2 and
+ZeRO-3 examples' settings (below); `cpu` is what runs a tiny gpt-oss on a laptop
 (eager attention, no kernels, no MXFP4, no Cut Cross Entropy). `train.axolotl` passes raw keys
 through and wins over everything generated here. Pure: nothing here runs Axolotl.
+
+What is trained is the same for every profile and never depends on the template a downloaded
+tokenizer carries: wikikit's harmony template is handed to Axolotl (`chat_template: jinja` with
+`chat_template_jinja` a path, which Axolotl reads, axolotl/utils/chat_templates/base.py:45-53;
+Axolotl also puts it on the tokenizer it saves, axolotl/loaders/tokenizer.py:316-326), rendered
+for the recipe's runtime and date (`chat_template_kwargs`, passed to every rendering,
+axolotl/prompt_strategies/chat_template.py:121-125); assistant turns are the trained role
+(`roles_to_train`, :540), located by wikikit's strategy (wikikit/train/harmony_turns.py; Axolotl
+loads a strategy by module path, prompt_strategies/__init__.py:12-48), and every token that ends
+a turn is an EOT token (`eot_tokens` is read from the top level, :1355), trained with its
+turn (`train_on_eot: turn`, chat_template.py:634-661; `<|return|>` is also the tokenizer's EOS,
+so `train_on_eos` must match, :421-430).
 """
 
 from __future__ import annotations
@@ -18,17 +31,24 @@ import yaml
 
 from wikikit import console
 from wikikit.errors import InputError
+from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
+from wikikit.train.tinymodel import TEMPLATE_PATH
 
 TINY_BASE = "tiny-gpt-oss"
 
+# Every token that ends an assistant turn in harmony: a message (analysis, preamble) ends with
+# <|end|>, a tool call with <|call|>, the final answer of a training example with <|return|>.
+END_TOKENS = ["<|end|>", "<|call|>", "<|return|>"]
+STRATEGY = "wikikit.train.harmony_turns"
 
 CHAT_FIELDS = {
-    "type": "chat_template",
+    "type": STRATEGY,
     "field_messages": "messages",
     "field_thinking": "thinking",
     "template_thinking_key": "thinking",
     "roles_to_train": ["assistant"],
-    "chat_template": "tokenizer_default",
+    "train_on_eot": "turn",
+    "train_on_eos": "turn",
 }
 
 
@@ -48,6 +68,45 @@ GPU_PROFILE: dict[str, Any] = {
 }
 
 
+# Past one GPU, as Axolotl's own gpt-oss examples do (examples/gpt-oss/, read at
+# axolotl-ai-cloud/axolotl 067b021): FSDP2 over the decoder layers with a sharded state dict
+# (gpt-oss-20b-fft-fsdp2.yaml), or DeepSpeed ZeRO-3 (gpt-oss-20b-fft-deepspeed-zero3.yaml with
+# deepspeed_configs/zero3_bf16.json, inlined: Axolotl takes the config as a dict too,
+# axolotl/utils/config/__init__.py:244-247, utils/trainer.py:552-559). Both turn the kernels off.
+FSDP2_PROFILE: dict[str, Any] = {
+    **GPU_PROFILE,
+    "use_kernels": False,
+    "fsdp_version": 2,
+    "fsdp_config": {
+        "offload_params": False,
+        "state_dict_type": "SHARDED_STATE_DICT",
+        "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+        "transformer_layer_cls_to_wrap": "GptOssDecoderLayer",
+        "reshard_after_forward": True,
+    },
+}
+ZERO3_BF16: dict[str, Any] = {
+    "zero_optimization": {
+        "stage": 3,
+        "overlap_comm": True,
+        "contiguous_gradients": True,
+        "sub_group_size": 0,
+        "reduce_bucket_size": "auto",
+        "stage3_prefetch_bucket_size": "auto",
+        "stage3_param_persistence_threshold": "auto",
+        "max_live_parameters": 0,
+        "max_reuse_distance": 0,
+        "gather_16bit_weights_on_model_save": True,
+    },
+    "bf16": {"enabled": True},
+    "gradient_accumulation_steps": "auto",
+    "gradient_clipping": "auto",
+    "train_batch_size": "auto",
+    "train_micro_batch_size_per_gpu": "auto",
+    "wall_clock_breakdown": False,
+}
+DEEPSPEED_PROFILE: dict[str, Any] = {**GPU_PROFILE, "use_kernels": False, "deepspeed": ZERO3_BF16}
+
 # Measured on CPU (../shared/ENVIRONMENT.md): gpt-oss has no sdpa, LoRA kernels need Triton.
 CPU_PROFILE: dict[str, Any] = {
     "attn_implementation": "eager",
@@ -58,7 +117,20 @@ CPU_PROFILE: dict[str, Any] = {
     # Without a GPU, bf16 "auto" turns fp16 on (float16 weights): very slow matmuls on CPU.
     "fp16": False,
     "tf32": False,
+    # Tiny data: one process tokenizes it faster than starting workers does.
+    "dataset_num_proc": 1,
 }
+
+PROFILES = {
+    "gpu": GPU_PROFILE,
+    "multi_gpu": FSDP2_PROFILE,
+    "deepspeed": DEEPSPEED_PROFILE,
+    "cpu": CPU_PROFILE,
+}
+DISTRIBUTED = ("multi_gpu", "deepspeed")
+# LoRA on the MoE experts (train.lora.target_experts): gpt-oss keeps each layer's experts as two
+# fused parameters, which PEFT reaches through target_parameters (suffix-matched).
+EXPERT_PARAMETERS = ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
 
 
 # Generated Axolotl key -> the recipe key it comes from (to name the recipe key in errors).
@@ -70,6 +142,7 @@ RECIPE_KEYS = {
     "lora_dropout": "train.lora.dropout",
     "lora_target_modules": "train.lora.target_modules",
     "lora_target_linear": "train.lora.target_linear",
+    "lora_target_parameters": "train.lora.target_experts",
     "sequence_len": "train.sequence_len",
     "sample_packing": "train.sample_packing",
     "optimizer": "train.optimizer",
@@ -87,8 +160,9 @@ RECIPE_KEYS = {
 }
 
 
-for _k in set(GPU_PROFILE) | set(CPU_PROFILE):
-    RECIPE_KEYS.setdefault(_k, "train.profile")
+for _profile in PROFILES.values():
+    for _k in _profile:
+        RECIPE_KEYS.setdefault(_k, "train.profile")
 
 
 def recipe_data(recipe: Any) -> dict[str, Any]:
@@ -104,6 +178,63 @@ def profile_of(recipe: Any) -> str:
     return "cpu" if (d.get("model") or {}).get("base") == TINY_BASE else "gpu"
 
 
+def launcher_of(recipe: Any) -> str:
+    train = recipe_data(recipe).get("train") or {}
+    return train.get("launcher") or ("python" if profile_of(recipe) == "cpu" else "accelerate")
+
+
+def _machines(args: list[str]) -> int:
+    for i, a in enumerate(args):
+        if a == "--num_machines" and i + 1 < len(args) and args[i + 1].isdigit():
+            return int(args[i + 1])
+        if a.startswith("--num_machines=") and a.split("=", 1)[1].isdigit():
+            return int(a.split("=", 1)[1])
+    return 1
+
+
+def launcher_args(recipe: Any) -> list[str]:
+    """What follows `--` on `axolotl train` (axolotl/cli/main.py:119-129 hands it to the
+    launcher): `train.num_processes` in the launcher's own terms (accelerate counts processes on
+    all machines, torchrun per machine), then `train.launcher_args` verbatim (multi-node settings
+    such as --num_machines/--machine_rank/--main_process_ip, or --nnodes/--rdzv_endpoint)."""
+    train = recipe_data(recipe).get("train") or {}
+    extra = [str(a) for a in train.get("launcher_args") or []]
+    n = train.get("num_processes")
+    launcher = launcher_of(recipe)
+    if n and launcher == "accelerate":
+        return ["--num_processes", str(int(n) * _machines(extra)), *extra]
+    if n and launcher == "torchrun":
+        return ["--nproc_per_node", str(int(n)), *extra]
+    return extra
+
+
+def check_launch(recipe: Any) -> None:
+    """The python launcher runs one process: the distributed profiles need a real launcher."""
+    train = recipe_data(recipe).get("train") or {}
+    if launcher_of(recipe) != "python":
+        return
+    profile = profile_of(recipe)
+    if profile in DISTRIBUTED:
+        raise InputError(
+            f"train.launcher: python runs one process; the {profile} profile needs accelerate or torchrun"
+        )
+    if (train.get("num_processes") or 1) > 1 or train.get("launcher_args"):
+        raise InputError(
+            "train.launcher: python runs one process; num_processes and launcher_args need "
+            "accelerate or torchrun"
+        )
+
+
+def chat_template_kwargs(recipe: Any) -> dict[str, Any]:
+    """What every rendering of the template gets: effort, the runtime it renders for, the date."""
+    model = recipe_data(recipe).get("model") or {}
+    return {
+        "reasoning_effort": model.get("reasoning_effort", "medium"),
+        "runtime": model.get("runtime", DEFAULT_RUNTIME),
+        "current_date": model.get("current_date", DEFAULT_CURRENT_DATE),
+    }
+
+
 def axolotl_config(
     recipe: Any,
     data_dir: Path,
@@ -111,26 +242,30 @@ def axolotl_config(
     base_model_path: str,
     *,
     cache_dir: Path | None = None,
+    prepared_key: str | None = None,
 ) -> dict[str, Any]:
-    """The Axolotl config (a dict, YAML-ready) for this recipe. Pure: touches no file."""
+    """The Axolotl config (a dict, YAML-ready) for this recipe. Pure: touches no file.
+
+    `prepared_key` names Axolotl's prepared-dataset folder after the content it was made from
+    (Axolotl's own cache key covers the config, not the bytes behind its paths)."""
     d = recipe_data(recipe)
     train = d.get("train") or {}
-    model = d.get("model") or {}
     lora = train.get("lora") or {}
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(out_dir) / "cache"
     data_dir = Path(data_dir)
 
     cfg: dict[str, Any] = {"base_model": str(base_model_path)}
-    cfg.update(GPU_PROFILE if profile_of(recipe) == "gpu" else CPU_PROFILE)
+    cfg.update(json.loads(json.dumps(PROFILES[profile_of(recipe)])))  # a copy: callers edit it
     cfg["datasets"] = [{"path": str(data_dir / "train.jsonl"), "ds_type": "json", **CHAT_FIELDS}]
     val = data_dir / "validation.jsonl"
     if not val.exists() or val.stat().st_size > 0:
         cfg["test_datasets"] = [
             {"path": str(val), "ds_type": "json", "split": "train", **CHAT_FIELDS}
         ]
+    prepared = cache_dir / "prepared"
     cfg.update(
         {
-            "dataset_prepared_path": str(cache_dir / "prepared"),
+            "dataset_prepared_path": str(prepared / prepared_key if prepared_key else prepared),
             "val_set_size": 0,
             "output_dir": str(cache_dir / "checkpoints"),
             "sequence_len": train.get("sequence_len", 4096),
@@ -148,6 +283,9 @@ def axolotl_config(
     else:
         # For gpt-oss this reaches the attention projections (the experts are fused tensors).
         cfg["lora_target_linear"] = lora.get("target_linear", True)
+    if lora.get("target_experts"):
+        # PEFT's ParamWrapper takes no dropout (axolotl/utils/schemas/peft.py:240-250).
+        cfg["lora_target_parameters"] = list(EXPERT_PARAMETERS)
     cfg.update(
         {
             "gradient_accumulation_steps": train.get("gradient_accumulation_steps", 8),
@@ -159,9 +297,11 @@ def axolotl_config(
             "gradient_checkpointing": train.get("gradient_checkpointing", True),
             "logging_steps": 1,
             "warmup_ratio": train.get("warmup_ratio", 0.1),
-            "eot_tokens": ["<|end|>"],
+            "chat_template": "jinja",
+            "chat_template_jinja": str(TEMPLATE_PATH),
+            "chat_template_kwargs": chat_template_kwargs(recipe),
+            "eot_tokens": list(END_TOKENS),
             "seed": int(d.get("seed", 0)),
-            "chat_template_kwargs": {"reasoning_effort": model.get("reasoning_effort", "medium")},
             # Re-runs continue from the newest checkpoint in output_dir (kept in the cache).
             "auto_resume_from_checkpoints": True,
             "include_tkps": True,
@@ -181,7 +321,8 @@ def config_yaml(cfg: dict[str, Any]) -> str:
     header = (
         "# Generated by wikikit from the recipe; edit the recipe (train.axolotl for raw keys).\n"
     )
-    return header + yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True, width=100)
+    plain = json.loads(json.dumps(cfg))  # no shared objects, so no YAML anchors
+    return header + yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=100)
 
 
 def recipe_key_for(axolotl_key: str, recipe: Any) -> str:
@@ -266,6 +407,7 @@ def check_optimizer(cfg: dict[str, Any], recipe: Any) -> None:
 
 def check_config(cfg: dict[str, Any], recipe: Any) -> None:
     """Fail on a bad config before any training starts, naming the recipe key."""
+    check_launch(recipe)
     check_sequence_len(cfg, recipe)
     check_optimizer(cfg, recipe)
     validate_with_axolotl(cfg, recipe)
@@ -300,7 +442,8 @@ def model_max_positions(base_model: str) -> int | None:
 
 
 def print_config(recipe: Any, run_dir: Path) -> str:
-    """The Axolotl YAML `wikikit train RECIPE --print-config` shows (builds nothing)."""
+    """The Axolotl YAML `wikikit train RECIPE --print-config` shows, validated by Axolotl's own
+    validator (errors name the recipe key); builds nothing."""
     run_dir = Path(run_dir)
     cache_dir = run_dir / "cache" / "train"
     base = (recipe_data(recipe).get("model") or {}).get("base", "openai/gpt-oss-20b")
@@ -308,4 +451,5 @@ def print_config(recipe: Any, run_dir: Path) -> str:
     cfg = axolotl_config(
         recipe, run_dir / "data", run_dir / "train", base_path, cache_dir=cache_dir
     )
+    check_config(cfg, recipe)
     return config_yaml(cfg)

@@ -12,6 +12,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+import wikikit
 from wikikit import console
 from wikikit.errors import InputError, WikikitError
 from wikikit.train.axolotl_config import recipe_data
@@ -48,6 +49,10 @@ def subprocess_env(axolotl_bin: Path, base_is_local: bool) -> dict[str, str]:
     env = dict(os.environ)
     # Axolotl launches `accelerate` from PATH: its own environment's bin must come first.
     env["PATH"] = str(axolotl_bin.parent) + os.pathsep + env.get("PATH", "")
+    # Axolotl imports wikikit's prompt strategy (train/harmony_turns.py): this wikikit, even
+    # from another environment's axolotl.
+    source_root = str(Path(wikikit.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source_root, env.get("PYTHONPATH")) if p)
     env.update(
         {
             "HF_DATASETS_OFFLINE": "1",  # the data is local JSONL

@@ -56,6 +56,21 @@ def training_identity(cfg: dict[str, Any]) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def prepared_key(data_files: list[Path], *code: Path) -> str:
+    """Names Axolotl's prepared dataset after what it is made of: the data files' bytes and the
+    template and strategy that tokenize them (Axolotl's own key hashes paths, not contents)."""
+    contents = [_file_sha256(Path(f)) for f in [*data_files, *code]]
+    return hashlib.sha256(json.dumps(contents).encode()).hexdigest()[:16]
+
+
+def drop_stale_prepared(prepared_root: Path, keep: str) -> None:
+    """Earlier data's prepared datasets are never read again."""
+    if prepared_root.is_dir():
+        for old in prepared_root.iterdir():
+            if old.is_dir() and old.name != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
 def prepare_checkpoint_dir(output_dir: Path, cfg: dict[str, Any]) -> dict[str, Any] | None:
     """Keep checkpoints only when they belong to this exact training and are complete.
 

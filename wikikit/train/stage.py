@@ -28,10 +28,25 @@ from wikikit.train.axolotl_config import (
     axolotl_config,
     check_config,
     config_yaml,
+    launcher_args,
+    launcher_of,
     profile_of,
 )
 from wikikit.train.axolotl_run import LogWatcher, find_axolotl, run_axolotl, subprocess_env
-from wikikit.train.checkpoints import latest_checkpoint, prepare_checkpoint_dir, trainer_state
+from wikikit.train.checkpoints import (
+    drop_stale_prepared,
+    latest_checkpoint,
+    prepare_checkpoint_dir,
+    prepared_key,
+    trainer_state,
+)
+from wikikit.train.labels import LabelReport, check_labels
+from wikikit.train.tinymodel import TEMPLATE_PATH
+
+# Rows per category checked before training (train.check_labels); 0 turns the check off.
+DEFAULT_STAGE_CHECK = 2
+
+STRATEGY_PATH = Path(__file__).resolve().parent / "harmony_turns.py"
 
 
 def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
@@ -57,6 +72,19 @@ def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
     return base
 
 
+def label_check(ctx: StageContext, n: int, *, base_model: str | None = None) -> LabelReport:
+    """`--check-labels`: Axolotl's preprocessing on n rows per category of the data stage's output."""
+    data_dir = ctx.inputs.get("data") or ctx.run_dir / "data"
+    return check_labels(
+        ctx.recipe,
+        Path(data_dir),
+        ctx.cache_dir / "check-labels",
+        base_model or resolve_base_model(ctx),
+        n=n,
+        axolotl_bin=find_axolotl(ctx.recipe),
+    )
+
+
 def _copy_tree(src: Path, dst: Path) -> None:
     """Copy a directory so that `dst` appears complete (copied beside it, then renamed)."""
     tmp = dst.parent / f".{dst.name}.tmp-copy"
@@ -68,17 +96,25 @@ def _copy_tree(src: Path, dst: Path) -> None:
 
 
 def plan(ctx: StageContext) -> list[str]:
+    """--dry-run: the run's shape, then what it needs (tokens, packing, steps, GPU memory)."""
+    from wikikit.train.estimate import plan_lines
+
     train = ctx.section
     base = (ctx.recipe.data.get("model") or {}).get("base", "openai/gpt-oss-20b")
+    data_dir = Path(ctx.inputs.get("data") or ctx.run_dir / "data")
+    estimates, warnings = plan_lines(ctx.recipe, data_dir, resolve_base_model(ctx, build=False))
+    for w in warnings:
+        console.warn(w)
     return [
         f"train: axolotl LoRA on {base} (profile {profile_of(ctx.recipe)}, "
-        f"launcher {train.get('launcher', 'python' if profile_of(ctx.recipe) == 'cpu' else 'accelerate')})",
+        f"launcher {' '.join([launcher_of(ctx.recipe), *launcher_args(ctx.recipe)])})",
         f"train: sequence_len {train.get('sequence_len', 4096)}, "
         + (
             f"max_steps {train['max_steps']}"
             if train.get("max_steps")
             else f"{train.get('num_epochs', 1)} epoch(s)"
         ),
+        *estimates,
     ]
 
 
@@ -91,10 +127,29 @@ def run_stage(ctx: StageContext) -> StageResult:
     data_dir = Path(data_dir)
 
     base_model = resolve_base_model(ctx)
-    cfg = axolotl_config(recipe, data_dir, ctx.out_dir, base_model, cache_dir=ctx.cache_dir)
+    key = prepared_key(
+        [data_dir / "train.jsonl", data_dir / "validation.jsonl"], TEMPLATE_PATH, STRATEGY_PATH
+    )
+    cfg = axolotl_config(
+        recipe, data_dir, ctx.out_dir, base_model, cache_dir=ctx.cache_dir, prepared_key=key
+    )
     check_config(cfg, recipe)
+    drop_stale_prepared(Path(cfg["dataset_prepared_path"]).parent, key)
 
     axolotl_bin = find_axolotl(recipe)
+    n_check = int(train.get("check_labels", DEFAULT_STAGE_CHECK))
+    if (recipe.data.get("model") or {}).get("format", "harmony") != "harmony":
+        n_check = 0  # the check reads harmony text; Axolotl trains harmony either way
+    report = None
+    if n_check:  # a few rows per category through Axolotl first: stop before a long wrong run
+        report = label_check(ctx, n_check, base_model=base_model)
+        for line in report.lines():
+            console.info(line)
+        if not report.ok:
+            raise WikikitError(
+                "train: Axolotl would not train exactly the model's tokens; stopped before "
+                "training\n" + "\n".join(report.lines())
+            )
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     cfg_path = ctx.out_dir / "axolotl.yaml"
     write_text(cfg_path, config_yaml(cfg))
@@ -105,14 +160,16 @@ def run_stage(ctx: StageContext) -> StageResult:
         console.info(f"train: resuming from {latest_checkpoint(output_dir).name}")
     env = subprocess_env(axolotl_bin, Path(base_model).is_dir())
     logs = ctx.out_dir / "logs"
-    launcher = train.get("launcher") or ("python" if profile_of(recipe) == "cpu" else "accelerate")
+    launch = ["--launcher", launcher_of(recipe)]
+    if launcher_args(recipe):
+        launch += ["--", *launcher_args(recipe)]
 
     start = time.monotonic()
     run_axolotl([str(axolotl_bin), "preprocess", str(cfg_path)], logs / "preprocess.log", env)
     watcher = LogWatcher(cfg.get("max_steps"), start_step=resumed_from or 0)
     t0 = time.monotonic()
     run_axolotl(
-        [str(axolotl_bin), "train", str(cfg_path), "--launcher", launcher],
+        [str(axolotl_bin), "train", str(cfg_path), *launch],
         logs / "train.log",
         env,
         watcher,
@@ -158,6 +215,7 @@ def run_stage(ctx: StageContext) -> StageResult:
             "merged": "merged" if merged_dir else None,
             "resumed": resumed_state is not None,
             "resumed_from_step": resumed_from,
+            "label_check": report.summary() if report else None,
         }
     )
     write_json(ctx.out_dir / "metrics.json", metrics)

@@ -1,0 +1,97 @@
+"""The label check's own rules, on the data stage's harmony text (Axolotl's side: test_train_e2e)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from train_helpers import example, write_data_stage_output
+
+from wikikit.data.render import HarmonyRenderer
+from wikikit.errors import InputError
+from wikikit.train import labels
+from wikikit.train.tinymodel import make_tokenizer
+
+RENDER = HarmonyRenderer()
+
+
+def _trained_text(k: int) -> list[str]:
+    text = RENDER(example(k))
+    return [text[a:b] for a, b in labels.trained_ranges(text)]
+
+
+def test_trained_parts_are_what_the_model_writes():
+    # tool use: thinking, the call with <|call|>; then, after the tool's result, the answer
+    assert _trained_text(3) == [
+        "<|channel|>analysis<|message|>Read it first.<|end|><|start|>assistant to=functions.read_file"
+        '<|channel|>commentary <|constrain|>json<|message|>{"path": "m3.py"}<|call|>',
+        "<|channel|>final<|message|>`m3.py` defines f (`m3.py:1`).<|return|>",
+    ]
+    # two turns: only the last one (the first is history, re-rendered without its thinking)
+    assert _trained_text(5) == [
+        "<|channel|>analysis<|message|>Mirror it.<|end|><|start|>assistant<|channel|>final"
+        "<|message|>In `tests/test_m5.py` (`m5.py:1`).<|return|>"
+    ]
+    # no user turn: the whole text after the system block's generation prompt
+    assert _trained_text(7) == [
+        "<|channel|>final<|message|><path>m7.py</path><file>def f():\n    pass\n</file><|return|>"
+    ]
+
+
+def test_expected_labels_mark_whole_tokens():
+    tok = make_tokenizer()
+    text = RENDER(example(3))
+    ids, mask = labels.expected_labels(text, tok)
+    assert ids == tok.encode(text, add_special_tokens=False)
+    trained = tok.decode([t for t, m in zip(ids, mask, strict=True) if m])
+    assert trained == "".join(_trained_text(3))
+    assert mask[ids.index(tok.convert_tokens_to_ids("<|call|>"))]
+
+
+def _prepared_like(row: dict, tok, flip: str | None = None) -> dict:
+    ids, mask = labels.expected_labels(row["text"], tok)
+    if flip:
+        k = ids.index(tok.convert_tokens_to_ids(flip))
+        mask[k] = not mask[k]
+    return {tuple(ids): {"labels": [t if m else -100 for t, m in zip(ids, mask, strict=True)]}}
+
+
+def test_check_row_ok_mismatch_and_rendering_difference():
+    tok = make_tokenizer()
+    row = {"id": "e3", "category": "tool_use", "text": RENDER(example(3))}
+    assert labels.check_row(row, _prepared_like(row, tok), tok).ok
+    bad = labels.check_row(row, _prepared_like(row, tok, flip="<|call|>"), tok)
+    assert not bad.ok and "('<|call|>') is the model's but not trained" in bad.problem
+    assert "⟧<|call|>" in bad.detail[0] and "<|call|>⟧" in bad.detail[1]
+    other = {"id": "e3", "category": "tool_use", "text": RENDER(example(6))}
+    diff = labels.check_row(row, _prepared_like(other, tok), tok)
+    assert not diff.ok and "differ from the data's text from token" in diff.problem
+    report = labels.LabelReport([bad, labels.check_row(row, _prepared_like(row, tok), tok)])
+    assert report.summary() == {"tool_use": {"checked": 2, "ok": 1}}
+    assert report.lines()[0] == "labels: tool_use: 2 checked, 1 MISMATCH"
+    assert report.lines()[1].startswith("labels: first mismatch: tool_use row e3: token ")
+
+
+def test_sample_takes_n_rows_of_every_category(tmp_path):
+    write_data_stage_output(tmp_path / "data")
+    rows = labels.sample_rows(tmp_path / "data", 2)
+    cats = [r["category"] for r in rows]
+    assert {c: cats.count(c) for c in set(cats)} == {
+        "qa": 2,
+        "tool_use": 2,
+        "multi_turn": 2,
+        "cpt": 2,
+    }
+    all_rows = [json.loads(x) for x in (tmp_path / "data" / "train.jsonl").read_text().splitlines()]
+    assert {r["id"] for r in rows} <= {r["id"] for r in all_rows} | {"e100", "e101", "e102"}
+
+
+def test_check_labels_refuses_what_it_cannot_check(tmp_path):
+    recipe = {"model": {"base": "tiny-gpt-oss"}, "train": {}}
+    with pytest.raises(InputError, match="no train.jsonl in .*run the data stage first"):
+        labels.check_labels(recipe, tmp_path / "nodata", tmp_path / "w", "unused")
+    chatml = {"model": {"base": "tiny-gpt-oss", "format": "chatml"}}
+    with pytest.raises(InputError, match="^model.format: chatml: --check-labels reads"):
+        labels.check_labels(chatml, tmp_path, tmp_path / "w", "unused")
+    with pytest.raises(ValueError, match="not harmony"):
+        labels.harmony_messages("<|im_start|>user\nhi<|im_end|>")

@@ -1,0 +1,49 @@
+"""The runtimes that feed the model SemanticWiki's prompts, and how each renders them.
+
+A recipe targets one (`model.runtime`); the data stage's harmony `text` and the chat template
+Axolotl trains with render what that runtime feeds the model:
+
+- `node-llama-cpp`: SemanticWiki's bundled mode (`--full-local --model-path X.gguf`, its default).
+  `dist/llm/local-llama-provider.js:277-288` (1.2.1) opens a `LlamaChatSession` whose system prompt
+  is SemanticWiki's prompt + "\\n\\n" + its tool prompt, which is "" without tools (`:121-124`).
+  node-llama-cpp 3.15.0 renders it with its HarmonyChatWrapper
+  (src/chatWrappers/HarmonyChatWrapper.ts at v3.15.0): `_getPreamble` writes the system block
+  (identity, `Knowledge cutoff: 2024-06`, `Current date: YYYY-MM-DD`, `Reasoning: medium`, the
+  valid-channels line) and `_getFirstDeveloperMessage` the developer block, headed
+  `# Instruction` (singular) when there are no functions and `# Instructions` when there are.
+  Seen in a real run: ../shared/fixtures/semanticwiki-prompts/*/NNN-*.rendered.txt.
+- `ollama`: `--use-ollama`; the `ollama` JS client sends SemanticWiki's prompt as the system
+  message (dist/llm/ollama-provider.js:116-121) and the Modelfile TEMPLATE
+  (wikikit/package/modelfile.py) renders openai-harmony's form, `# Instructions` (plural), with
+  Ollama's `currentDate`.
+
+Both write today's date at inference; training uses a fixed date (`model.current_date`) so the
+data is reproducible. With tools the two renderings agree (HarmonyChatWrapper uses the plural
+header and "\\n\\n" before the tools, as harmony does), and SemanticWiki never passes functions
+to node-llama-cpp, so tool-using examples render in openai-harmony's form for both.
+"""
+
+from __future__ import annotations
+
+RUNTIMES = ("node-llama-cpp", "ollama")
+# What `semanticwiki generate --full-local` uses unless told `--use-ollama` (../shared/semanticwiki.md).
+DEFAULT_RUNTIME = "node-llama-cpp"
+# The `Current date:` of every training example: the pinned client's release (1.2.1, 2026-02-04).
+DEFAULT_CURRENT_DATE = "2026-02-04"
+
+HARMONY_DEVELOPER = "<|start|>developer<|message|># Instructions\n\n{}<|end|>"
+LLAMA_CPP_DEVELOPER = "<|start|>developer<|message|># Instruction\n\n{}\n\n<|end|>"
+
+
+def developer_block(instructions: str, runtime: str, has_tools: bool) -> str:
+    """The developer message a runtime renders for instructions alone (no tools)."""
+    if has_tools:
+        raise ValueError("developer_block covers the no-tools form only")
+    form = LLAMA_CPP_DEVELOPER if runtime == "node-llama-cpp" else HARMONY_DEVELOPER
+    return form.format(instructions)
+
+
+def check_runtime(runtime: str) -> str:
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r} (one of {', '.join(RUNTIMES)})")
+    return runtime
