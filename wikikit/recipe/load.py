@@ -22,6 +22,13 @@ import yaml
 
 from wikikit.errors import InputError
 from wikikit.paths import RECIPES_DIR, REPO_ROOT, SCHEMA_DIR
+from wikikit.recipe.safe_yaml import (
+    LIMITS,
+    Breach,
+    compose_bounded,
+    read_recipe_text,
+    reader_error_position,
+)
 
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 ANY_ENV_REF = re.compile(r"\$\{[^}]*\}")
@@ -69,25 +76,56 @@ class _Problems:
 # ---------------------------------------------------------------- YAML with positions
 
 _PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+class NotARecipe(Exception):
+    """A base file that is not a wikikit recipe; its content is never shown."""
+
+
+def _unquoted(problem: str) -> str:
+    """PyYAML's message without the fragments of the file it quotes ('\\t', an anchor name)."""
+    return _QUOTED.sub("'...'", problem)
+
+
+def _declares_recipe(root: yaml.Node | None) -> bool:
+    return isinstance(root, yaml.MappingNode) and any(
+        isinstance(k, yaml.ScalarNode) and k.value == "wikikit" for k, _ in root.value
+    )
 
 
 def _mark_loc(file: str, mark: Any) -> Loc:
     return Loc(file, mark.line + 1, mark.column + 1)
 
 
-def load_yaml_with_locs(text: str, file: str) -> tuple[Any, dict[Path_, Loc]]:
-    """Safe-load YAML, returning the data and the position of every key and list item."""
+def load_yaml_with_locs(
+    text: str, file: str, *, base: bool = False
+) -> tuple[Any, dict[Path_, Loc]]:
+    """Safe-load YAML within LIMITS, returning the data and the position of every key and item.
+
+    `base` marks a file reached through `extends`: until it shows itself a wikikit recipe (a
+    mapping with a top-level `wikikit` key) nothing from its text is quoted in an error.
+    """
     problems = _Problems()
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_bounded(text)
+    except Breach as b:
+        raise InputError(f"{file}:{b.line}:{b.col}: {b.message}") from None
+    except yaml.reader.ReaderError as exc:
+        line, col = reader_error_position(exc, text)
+        what = f" #x{exc.character:04x}" if isinstance(exc.character, int) else ""
+        raise InputError(f"{file}:{line}:{col}: character{what} is not allowed in YAML") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _mark_loc(file, mark) if mark else Loc(file, 1, 1)
-        problems.add(loc, None, f"YAML syntax error: {exc.problem or exc}")
+        problem = str(exc.problem or exc)
+        problems.add(loc, None, f"YAML syntax error: {_unquoted(problem) if base else problem}")
         problems.raise_if_any()
         raise AssertionError("unreachable") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"{file}:1:1: YAML error: {exc}") from None
+        raise InputError(f"{file}:1:1: YAML error: {'' if base else exc}") from None
+    if base and not _declares_recipe(root):
+        raise NotARecipe(file)
     locs: dict[Path_, Loc] = {(): Loc(file, 1, 1)}
     if root is None:
         return {}, locs
@@ -177,18 +215,64 @@ def _merge_locs(base_locs: dict, child_locs: dict, child: Any) -> dict:
     return out
 
 
-def _resolve_extends(value: str, declaring: Path) -> Path | None:
-    candidates = []
-    p = Path(value)
-    if not p.is_absolute():
-        candidates.append(declaring.parent / p)
+def allowed_roots(declaring_dir: Path, *extra: tuple[str, Path]) -> list[tuple[str, Path]]:
+    """The folders a recipe's paths may reach, each with the rule that allows it.
+
+    The declaring recipe's folder, the working directory, `extra` (what the caller adds: the
+    shipped recipes for `extends`, the project for a shipped recipe's paths) and every folder
+    in WIKIKIT_ALLOWED_ROOTS (os.pathsep-separated).
+    """
+    roots = [
+        ("the recipe's folder", declaring_dir.resolve()),
+        ("the working directory", Path.cwd().resolve()),
+        *((name, root.resolve()) for name, root in extra),
+    ]
+    roots += [
+        ("WIKIKIT_ALLOWED_ROOTS", Path(r).resolve())
+        for r in os.environ.get("WIKIKIT_ALLOWED_ROOTS", "").split(os.pathsep)
+        if r
+    ]
+    return roots
+
+
+def _inside(path: Path, roots: list[tuple[str, Path]]) -> bool:
+    return any(path == r or r in path.parents for _, r in roots)
+
+
+def _roots_text(roots: list[tuple[str, Path]]) -> str:
+    names = list(dict.fromkeys(name for name, _ in roots))
+    if "WIKIKIT_ALLOWED_ROOTS" not in names:
+        names.append("WIKIKIT_ALLOWED_ROOTS (not set)")
+    return ", ".join(names)
+
+
+def _refusal(value: str, roots: list[tuple[str, Path]]) -> str:
+    """Which rule refused a path, without saying anything about what lies there."""
+    if Path(value).is_absolute() or value.startswith("~"):
+        how = "is outside"
+    elif ".." in Path(value).parts:
+        how = "climbs out (..) of"
     else:
-        candidates.append(p)
+        how = "is a symbolic link that leads outside"
+    return (
+        f"{value} {how} the allowed roots: {_roots_text(roots)}; "
+        "nothing outside them is opened (add a folder to WIKIKIT_ALLOWED_ROOTS to allow it)"
+    )
+
+
+def _resolve_extends(value: str, declaring: Path, loc: Loc) -> Path | None:
+    """The base file `extends: value` names, confined to the roots before anything is opened."""
+    roots = allowed_roots(declaring.parent, ("the shipped recipes", RECIPES_DIR))
+    p = Path(os.path.expanduser(value) if value.startswith("~") else value)
+    direct = (p if p.is_absolute() else declaring.parent / p).resolve()
+    if not _inside(direct, roots):
+        raise InputError(f"{loc}: extends: {_refusal(value, roots)}")
+    if direct.is_file():
+        return direct
     for name in (value, f"{value}.yaml", f"{value}.yml"):
-        candidates.append(RECIPES_DIR / name)
-    for c in candidates:
-        if c.is_file():
-            return c.resolve()
+        shipped = (RECIPES_DIR / name).resolve()
+        if RECIPES_DIR in shipped.parents and shipped.is_file():
+            return shipped
     return None
 
 
@@ -201,13 +285,8 @@ def _display(path: Path) -> str:
 
 def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[Any, dict[Path_, Loc], list[Path]]:
     file = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{file}: no such recipe file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{file}: cannot read recipe: {exc}") from None
-    data, locs = load_yaml_with_locs(text, file)
+    text = read_recipe_text(path, file)
+    data, locs = load_yaml_with_locs(text, file, base=bool(stack))
     if not isinstance(data, dict):
         raise InputError(
             f"{file}:1:1: a recipe must be a mapping of keys (got {type(data).__name__})"
@@ -218,7 +297,9 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[Any, dict[Path_, L
     loc = locs.get(("extends",))
     if not isinstance(ext, str):
         raise InputError(f"{loc}: extends: must be a path or a shipped recipe name")
-    base_path = _resolve_extends(ext, path)
+    if len(stack) >= LIMITS.max_extends:
+        raise InputError(f"{loc}: extends: more than {LIMITS.max_extends} levels of extends")
+    base_path = _resolve_extends(ext, path, loc)
     if base_path is None:
         raise InputError(
             f"{loc}: extends: base recipe '{ext}' not found (relative to {file}, or in {_display(RECIPES_DIR)})"
@@ -226,7 +307,13 @@ def _load_chain(path: Path, stack: tuple[Path, ...]) -> tuple[Any, dict[Path_, L
     if base_path in stack or base_path == path:
         chain = " -> ".join(_display(p) for p in (*stack, path, base_path))
         raise InputError(f"{loc}: extends: cycle: {chain}")
-    base, base_locs, files = _load_chain(base_path, (*stack, path))
+    try:
+        base, base_locs, files = _load_chain(base_path, (*stack, path))
+    except NotARecipe:
+        raise InputError(
+            f"{loc}: extends: {ext} is not a wikikit recipe (it has no top-level `wikikit:` "
+            "key); its content is not shown"
+        ) from None
     merged = deep_merge(base, {k: v for k, v in data.items() if k != "extends"})
     merged_locs = _merge_locs(base_locs, locs, data)
     return merged, merged_locs, [*files, path]
@@ -240,7 +327,10 @@ def parse_override(text: str) -> tuple[Path_, Any]:
     if not all(parts):
         raise InputError(f"--set {text}: empty key in '{key}'")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        node = compose_bounded(raw) if raw.strip() else None
+        value = yaml.SafeLoader("").construct_document(node) if node is not None else ""
+    except Breach as b:
+        raise InputError(f"--set {text}: {b.message}") from None
     except yaml.YAMLError as exc:
         raise InputError(f"--set {text}: value is not valid YAML: {exc}") from None
     return tuple(int(p) if p.isdigit() else p for p in parts), value
@@ -489,15 +579,10 @@ class Recipe:
         )
         p = Path(os.path.expanduser(str(value))) if str(value).startswith("~") else Path(value)
         resolved = (p if p.is_absolute() else (base / p)).resolve()
-        roots = [base.resolve(), Path.cwd().resolve()]
-        if base.resolve() == RECIPES_DIR or RECIPES_DIR in base.resolve().parents:
-            roots.append(REPO_ROOT)  # shipped recipes may read the project's own files
-        roots += [
-            Path(r).resolve()
-            for r in os.environ.get("WIKIKIT_ALLOWED_ROOTS", "").split(os.pathsep)
-            if r
-        ]
-        if not any(resolved == r or r in resolved.parents for r in roots):
+        shipped = base.resolve() == RECIPES_DIR or RECIPES_DIR in base.resolve().parents
+        # shipped recipes may read the project's own files
+        roots = allowed_roots(base, *([("the project", REPO_ROOT)] if shipped else []))
+        if not _inside(resolved, roots):
             raise InputError(
                 f"{loc}: {key_path_str(key_path)}: {value} is outside the recipe's folder and the working "
                 "directory; allow it with WIKIKIT_ALLOWED_ROOTS"
