@@ -107,11 +107,11 @@ CASES = {
     ),
     "nested-keys-3000": (  # 3,000 block levels are 4.5 MB of indentation: the size bound first
         lambda w: "wikikit: 1\nname: x\n" + "".join(" " * i + f"k{i}:\n" for i in range(3000)),
-        r"recipe.yaml:1:1: the file is 4\.3 MiB; a recipe may be at most 1\.0 MiB",
+        r"recipe.yaml:1:1: the file is 4\.3 MiB; a recipe may be at most 256 KiB",
     ),
     "huge-comment": (
         lambda w: "wikikit: 1\n# " + "x" * 50_000_000 + "\n",
-        r"recipe.yaml:1:1: the file is 47\.7 MiB; a recipe may be at most 1\.0 MiB",
+        r"recipe.yaml:1:1: the file is 47\.7 MiB; a recipe may be at most 256 KiB",
     ),
     "latin-1": (
         lambda w: "wikikit: 1\nname: café\n".encode("latin-1"),
@@ -214,7 +214,7 @@ def test_alias_uses_and_expanded_text_are_bounded(tmp_path, monkeypatch):
     text.write_text(f"wikikit: 1\nname: x\nv: &v {big}\nl: [*v, *v, *v, *v, *v, *v, *v, *v]\n")
     assert text.stat().st_size < LIMITS.max_bytes
     (line,) = _fails(text)
-    assert line.startswith("text.yaml:4:") and "more than 4.0 MiB of text" in line
+    assert line.startswith("text.yaml:4:") and "more than 1.0 MiB of text" in line
     cycle = tmp_path / "cycle.yaml"
     cycle.write_text("wikikit: 1\nname: x\nmodel: &m {base: *m}\n")
     assert _fails(cycle) == ["cycle.yaml:3:18: alias *m is inside the node it names (a cycle)"]
@@ -272,3 +272,16 @@ def test_extends_inside_the_roots_and_shipped_names_still_resolve(tmp_path, monk
     (team / "bases" / "b.yaml").write_text(f"wikikit: 1\nname: b\nextends: {work / 'w.yaml'}\n")
     r = load_recipe(team / "r.yaml")  # the working directory is a root too, then a shipped name
     assert r.data["model"]["base"] == "tiny-gpt-oss" and len(r.files) == 4
+
+
+def test_thousands_of_problems_print_the_first_ones_and_count_the_rest(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    r = tmp_path / "r.yaml"
+    r.write_text(f"{GOOD}eval:\n  tasks: [{', '.join(['nope'] * 19_000)}]\n")
+    lines = _fails(r)
+    assert len(lines) == LIMITS.max_reported + 1
+    assert lines[0].startswith("r.yaml:5:11: eval.tasks.0: 'nope' is not one of")
+    assert (
+        lines[-1]
+        == f"... and at least {20 * LIMITS.max_reported - LIMITS.max_reported} more problems"
+    )

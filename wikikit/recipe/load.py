@@ -58,6 +58,7 @@ class _Problems:
 
     def __init__(self) -> None:
         self.lines: list[tuple[tuple, str]] = []
+        self.uncounted = False  # True when checking stopped before every problem was found
 
     def add(self, loc: Loc | None, path: Path_ | None, message: str) -> None:
         where = f"{loc}: " if loc else ""
@@ -70,7 +71,11 @@ class _Problems:
             ordered = [text for _, text in sorted(self.lines, key=lambda x: x[0])]
             # Keep first occurrence order stable and drop exact repeats.
             ordered = list(dict.fromkeys(ordered))
-            raise InputError(ordered[0], ordered)
+            shown = ordered[: LIMITS.max_reported]
+            if len(ordered) > len(shown):
+                more = len(ordered) - len(shown)
+                shown.append(f"... and {'at least ' if self.uncounted else ''}{more} more problems")
+            raise InputError(shown[0], shown)
 
 
 # ---------------------------------------------------------------- YAML with positions
@@ -398,8 +403,13 @@ def _loc_for(locs: dict[Path_, Loc], path: Path_) -> Loc:
 
 def _schema_problems(data: dict, locs: dict[Path_, Loc], problems: _Problems) -> None:
     validator = jsonschema.Draft202012Validator(load_schema("recipe"))
-    for err in validator.iter_errors(data):
+    # Enough to sort and report the first max_reported; a stranger's 20,000 wrong items stop here.
+    cap = 20 * LIMITS.max_reported
+    for n, err in enumerate(validator.iter_errors(data), 1):
         _report_schema_error(err, locs, problems)
+        if n >= cap:
+            problems.uncounted = True
+            break
 
 
 # Keys that moved: the error says where they went.
