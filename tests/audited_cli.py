@@ -50,6 +50,11 @@ def interpreter_roots() -> list[Path]:
     return sorted({Path(r).resolve() for r in roots if r})
 
 
+def project_roots(repo_root: Path) -> list[Path]:
+    """The project's own files that validating reads: its code, its schemas, its recipes."""
+    return [repo_root / "wikikit", repo_root / "schemas", repo_root / "recipes"]
+
+
 def outside(paths: Iterable[str], allowed: Iterable[Path]) -> list[str]:
     """The opened paths that lie in none of the allowed folders (resolved, symlinks followed)."""
     allowed = [Path(a).resolve() for a in allowed]
@@ -63,26 +68,45 @@ def outside(paths: Iterable[str], allowed: Iterable[Path]) -> list[str]:
     return sorted(set(bad))
 
 
-def _main(report_path: str, argv: list[str]) -> None:
-    fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP_BYTES, MEMORY_CAP_BYTES))
-    opened: list[str] = []
-    writes: list[str] = []
+class Audit:
+    """An audit hook that records opened paths and writes while `recording` is True."""
 
-    def hook(event: str, args: tuple) -> None:
+    def __init__(self) -> None:
+        self.recording = True
+        self.opened: list[str] = []
+        self.writes: list[str] = []
+
+    def install(self) -> None:
+        sys.addaudithook(self._hook)  # for the rest of the process: hooks cannot be removed
+
+    def clear(self) -> None:
+        self.opened, self.writes = [], []
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if not self.recording:
+            return
         if event == "open":
             path, mode, flags = (list(args) + [None, None])[:3]
             name = f"<fd {path}>" if isinstance(path, int) else os.fsdecode(path)
-            opened.append(os.path.abspath(name) if not name.startswith("<") else name)
+            self.opened.append(os.path.abspath(name) if not name.startswith("<") else name)
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS
             )
             if writing:
-                writes.append(f"open {name} {mode or flags}")
+                self.writes.append(f"open {name} {mode or flags}")
         elif event in WRITE_EVENTS:
-            writes.append(f"{event} {args[0] if args else ''}")
+            self.writes.append(f"{event} {args[0] if args else ''}")
 
-    sys.addaudithook(hook)
+
+def cap_memory(limit: int = MEMORY_CAP_BYTES) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _main(report_path: str, argv: list[str]) -> None:
+    fd = os.open(report_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    cap_memory()
+    audit = Audit()
+    audit.install()
     start = time.perf_counter()
     code: int | str | None = 0
     try:
@@ -100,8 +124,8 @@ def _main(report_path: str, argv: list[str]) -> None:
             "escaped": code if isinstance(code, str) else None,
             "seconds": time.perf_counter() - start,
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "opened": sorted(set(opened)),
-            "writes": writes,
+            "opened": sorted(set(audit.opened)),
+            "writes": audit.writes,
         }
         data = json.dumps(report).encode()
     except MemoryError:  # what a runaway left behind still fills the capped address space

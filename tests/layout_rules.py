@@ -33,6 +33,7 @@ SHARED = {
     "atomic",
     "paths",
     "targets",
+    "bounded",
 }
 ALLOWED = {
     "engine": {"engine", "stage", "report", "service", "shared"},

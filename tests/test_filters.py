@@ -194,6 +194,7 @@ def test_build_filters_follows_the_recipe():
     ctx = SimpleNamespace(recipe=SimpleNamespace(data={}), cache_dir=Path("/nonexistent"))
     names = [f.name for f in build_filters({}, ctx)]
     assert names == [
+        "oversized_piece",
         "scrub_secrets",
         "min_chars",
         "local_mode",
@@ -220,4 +221,4 @@ def test_build_filters_follows_the_recipe():
             ctx,
         )
     ]
-    assert names == ["max_chars", "max_tokens"]
+    assert names == ["oversized_piece", "max_chars", "max_tokens"]  # the first always runs

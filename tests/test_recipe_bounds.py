@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from audited_cli import interpreter_roots, outside
+from audited_cli import interpreter_roots, outside, project_roots
 
 from wikikit.errors import InputError
 from wikikit.paths import REPO_ROOT
@@ -76,7 +76,7 @@ def _tree(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def _allowed(world: dict[str, Path]) -> list[Path]:
-    return [world["team"], world["work"], REPO_ROOT, *interpreter_roots()]
+    return [world["team"], world["work"], *project_roots(REPO_ROOT), *interpreter_roots()]
 
 
 CASES = {

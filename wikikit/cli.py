@@ -20,7 +20,7 @@ SET_HELP = "Override a recipe key after `extends`, e.g. --set data.size=500 (val
 
 def _fail(exc: WikikitError) -> None:
     lines = exc.lines if isinstance(exc, InputError) else [str(exc)]
-    for line in lines:
+    for line in map(console.printable, lines):
         click.echo(f"error: {line}" if not line.startswith("error:") else line, err=True)
     sys.exit(exc.exit_code)
 

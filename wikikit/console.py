@@ -22,6 +22,19 @@ def set_mode(mode: str) -> None:
     _mode = mode
 
 
+def printable(text: str) -> str:
+    """The text with control characters escaped (`\\x1b`, `\\u2028`).
+
+    Messages quote values from recipes and data a stranger wrote; a raw ESC could drive the
+    terminal and a line separator could forge a second message line.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
 def _emit(level: str, msg: str, **fields: Any) -> None:
     if _mode == "json":
         rec = {"ts": round(time.time(), 3), "level": level, "msg": msg, **fields}
@@ -29,7 +42,7 @@ def _emit(level: str, msg: str, **fields: Any) -> None:
     elif _mode == "quiet" and level == "info":
         return
     else:
-        print(msg, file=sys.stderr, flush=True)
+        print(printable(msg), file=sys.stderr, flush=True)
 
 
 def info(msg: str, **fields: Any) -> None:

@@ -33,6 +33,7 @@ from wikikit.recipe.safe_yaml import (
 ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 ANY_ENV_REF = re.compile(r"\$\{[^}]*\}")
 REDACTED = "***"
+_MAX_MESSAGE = 300
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class _Problems:
         self.uncounted = False  # True when checking stopped before every problem was found
 
     def add(self, loc: Loc | None, path: Path_ | None, message: str) -> None:
+        if len(message) > _MAX_MESSAGE:  # a schema message quotes the whole offending value
+            message = f"{message[:_MAX_MESSAGE]}... ({len(message):,} characters)"
         where = f"{loc}: " if loc else ""
         what = f"{key_path_str(path)}: " if path is not None else ""
         sort_key = (loc.file, loc.line, loc.col) if loc else ("", 0, 0)
@@ -173,13 +176,15 @@ def load_yaml_with_locs(
             return items
         try:
             return constructor.construct_object(node, deep=True)
-        except yaml.constructor.ConstructorError:
-            tag = getattr(node, "tag", "?")
-            problems.add(
-                _mark_loc(file, node.start_mark),
-                path,
-                f"tag {str(tag).replace('tag:yaml.org,2002:', '!!')} is not allowed (recipes are loaded safely and can never run code)",
-            )
+        except Exception:  # noqa: BLE001 - PyYAML's scalar constructors raise what int(), float(),
+            # base64 and re raise on a bad value (`!!float ""` is an IndexError): each a problem
+            tag = str(getattr(node, "tag", "?"))
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            if tag in yaml.SafeLoader.yaml_constructors:
+                message = f"the value is not a valid {shown}"
+            else:
+                message = f"tag {shown} is not allowed (recipes are loaded safely and can never run code)"
+            problems.add(_mark_loc(file, node.start_mark), path, message)
             return None
 
     data = build(root, ())
@@ -337,7 +342,10 @@ def parse_override(text: str) -> tuple[Path_, Any]:
     except Breach as b:
         raise InputError(f"--set {text}: {b.message}") from None
     except yaml.YAMLError as exc:
-        raise InputError(f"--set {text}: value is not valid YAML: {exc}") from None
+        detail = getattr(exc, "problem", None) or str(exc).split("\n", 1)[0]
+        raise InputError(f"--set {text}: value is not valid YAML: {detail}") from None
+    except Exception as exc:  # noqa: BLE001 - a bad `!!float ""` and the like (see build())
+        raise InputError(f"--set {text}: value is not valid YAML ({type(exc).__name__})") from None
     return tuple(int(p) if p.isdigit() else p for p in parts), value
 
 

@@ -109,13 +109,19 @@ def build_filters(quality: dict, ctx: Any) -> list[Filter]:
     check opens the recipe's repositories from the same cache the sources cloned into.
     """
     q = {**DEFAULTS, **(quality or {})}
-    filters: list[Filter] = []
+    from wikikit.data.filters.length import (
+        MaxCharsFilter,
+        MaxTokensFilter,
+        MinCharsFilter,
+        OversizedPieceFilter,
+    )
+
+    # Always first: text the tokenizer cannot take must reach no other check, nor the renderer.
+    filters: list[Filter] = [OversizedPieceFilter()]
     if q.get("scrub_secrets"):
         from wikikit.data.filters.secrets import SecretsScrubber
 
         filters.append(SecretsScrubber())  # first, so every later check sees redacted text
-    from wikikit.data.filters.length import MaxCharsFilter, MaxTokensFilter, MinCharsFilter
-
     if q.get("min_chars"):
         filters.append(MinCharsFilter(int(q["min_chars"])))
     if q.get("max_chars"):

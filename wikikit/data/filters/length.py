@@ -57,3 +57,18 @@ class MaxTokensFilter:
         if n > self.max_tokens:
             return f"too_many_tokens (>{self.max_tokens})"
         return None
+
+
+class OversizedPieceFilter:
+    """Drop examples holding a run of letters, punctuation or spaces that the tokenizer would
+    take as one piece of over MAX_PIECE_CHARS (wikikit.tokens: harmony is quadratic on it)."""
+
+    name = "oversized_piece"
+
+    def check(self, example: Example) -> str | None:
+        from wikikit.tokens import MAX_PIECE_CHARS, has_oversized_piece
+
+        for m in example.messages:
+            if has_oversized_piece(m.content) or m.thinking and has_oversized_piece(m.thinking):
+                return f"oversized_piece (a run of over {MAX_PIECE_CHARS:,} characters)"
+        return None

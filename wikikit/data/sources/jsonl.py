@@ -9,7 +9,10 @@ Record formats (`format: auto` detects one per line):
   "role" | "speaker": ..., "value" | "content" | "text": ...}]}`` with user/assistant turns
 
 A record may also carry `category`, `language`, `repo`, `refs` and `meta`. A malformed line is
-reported as ``FILE:LINE: reason``, counted in `ctx.stats[name]["malformed"]` and skipped.
+reported as ``FILE:LINE: reason``, counted in `ctx.stats[name]["malformed"]` and skipped; so is
+a line over wikikit.bounded's limits (16 MiB, JSON nested 100 levels), which is also counted in
+`out_of_bounds` and is read through in slices, never held whole. The first
+`WARNINGS_PER_FILE` problems of a file are printed, the rest counted in one line.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from wikikit.bounded import MAX_LINE_BYTES, OutOfBounds, bounded_lines, json_loads
 from wikikit.code.refs import parse_refs
 from wikikit.console import warn
 from wikikit.errors import InputError
@@ -27,6 +31,7 @@ from wikikit.example import ROLES, Example, Message, Ref, ToolCall, example_id
 
 FORMATS = ("messages", "instruction", "qa", "conversation")
 DEFAULT_CATEGORY = "custom"
+WARNINGS_PER_FILE = 20
 _CONVERSATION_KEYS = ("conversation", "conversations", "turns", "dialog", "dialogue")
 _SPEAKER_KEYS = ("role", "from", "speaker", "author")
 _TEXT_KEYS = ("content", "value", "text", "message")
@@ -65,17 +70,30 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
     files = [_resolve(p, i, ctx) for i, p in enumerate(config.get("paths") or [])]
     produced = 0
     for path, shown in files:
+        problems = 0
         for lineno, line in _lines(path):
+            if line is None:
+                problems += 1
+                _malformed(stats, shown, lineno, problems, OutOfBounds(_over_limit()))
+                continue
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json_loads(line, max_chars=MAX_LINE_BYTES, what="the line")
                 ex = record_to_example(record, fmt, name=name, category=category, language=language)
             except json.JSONDecodeError as exc:
-                _malformed(stats, shown, lineno, f"invalid JSON ({exc.msg} at column {exc.colno})")
+                problems += 1
+                _malformed(
+                    stats,
+                    shown,
+                    lineno,
+                    problems,
+                    f"invalid JSON ({exc.msg} at column {exc.colno})",
+                )
                 continue
-            except Malformed as exc:
-                _malformed(stats, shown, lineno, str(exc))
+            except (Malformed, OutOfBounds) as exc:
+                problems += 1
+                _malformed(stats, shown, lineno, problems, exc)
                 continue
             ex.id = example_id("jsonl", name, path.name, lineno, ex.to_json())
             ex.meta = {**ex.meta, "file": path.name, "line": lineno}
@@ -84,6 +102,12 @@ def generate(name: str, config: dict, ctx: Any) -> Iterator[Example]:
             produced += 1
             if max_examples and produced >= max_examples:
                 return
+        if problems > WARNINGS_PER_FILE:
+            warn(f"{shown}: {problems - WARNINGS_PER_FILE} more malformed lines skipped")
+
+
+def _over_limit() -> str:
+    return f"the line is over {MAX_LINE_BYTES >> 20} MiB (skipped without reading it whole)"
 
 
 def _resolve(value: str, i: int, ctx: Any) -> tuple[Path, str]:
@@ -96,15 +120,20 @@ def _resolve(value: str, i: int, ctx: Any) -> tuple[Path, str]:
     return path, str(value)
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
+def _lines(path: Path) -> Iterator[tuple[int, str | None]]:
+    """(line number, text) per line; None for a line over MAX_LINE_BYTES."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="\n") as fh:
-        yield from enumerate(fh, 1)
+    with opener(path, "rb") as fh:
+        for lineno, raw, _length in bounded_lines(fh, MAX_LINE_BYTES):
+            yield lineno, None if raw is None else raw.decode("utf-8", errors="replace")
 
 
-def _malformed(stats: Any, shown: str, lineno: int, reason: str) -> None:
+def _malformed(stats: Any, shown: str, lineno: int, nth: int, reason: Any) -> None:
     stats["malformed"] += 1
-    warn(f"{shown}:{lineno}: {reason}")
+    if isinstance(reason, OutOfBounds):
+        stats["out_of_bounds"] += 1
+    if nth <= WARNINGS_PER_FILE:
+        warn(f"{shown}:{lineno}: {reason}")
 
 
 # -- record mapping --------------------------------------------------------------------------

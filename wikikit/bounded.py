@@ -1,0 +1,102 @@
+"""Reading what a stranger wrote within bounds: JSON of bounded size and depth, lines of
+bounded length. One place for these limits, used by every reader of untrusted data (JSONL
+sources, CodeWikiBench rows, teacher and judge replies).
+
+A breach raises `OutOfBounds` (a ValueError) whose message says which bound and by how much;
+callers skip and count the record, never crash on it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO, Any
+
+MAX_JSON_DEPTH = 100  # nested arrays/objects; real records nest a handful of levels
+MAX_LINE_BYTES = 16 << 20  # one JSONL record; a training example is far smaller
+MAX_REPLY_CHARS = 4 << 20  # one teacher or judge reply (max_tokens keeps real ones small)
+
+
+class OutOfBounds(ValueError):
+    """Input over a bound; the message names the bound."""
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+def too_deep(value: Any, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects nest deeper than max_depth (walked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return False
+
+
+def json_loads(
+    text: str | bytes, *, max_chars: int, max_depth: int = MAX_JSON_DEPTH, what: str = "JSON"
+) -> Any:
+    """json.loads, refusing text over max_chars and values nested deeper than max_depth.
+
+    Malformed JSON raises json.JSONDecodeError (a ValueError) as usual.
+    """
+    if len(text) > max_chars:
+        raise OutOfBounds(f"{what} is {_size(len(text))}, over the {_size(max_chars)} limit")
+    try:
+        value = json.loads(text)
+    except RecursionError:  # the C decoder recurses per level; past the interpreter's limit
+        raise OutOfBounds(f"{what} is nested deeper than {max_depth} levels") from None
+    if too_deep(value, max_depth):
+        raise OutOfBounds(f"{what} is nested deeper than {max_depth} levels")
+    return value
+
+
+def json_object_in(text: str, *, max_chars: int = MAX_REPLY_CHARS, what: str = "reply") -> Any:
+    """The JSON object a model's reply carries: from its first `{` to its last `}`.
+
+    The same span as re.search(r"\\{.*\\}", text, re.S), found in linear time (that regex
+    rescans the rest of the text from every `{` when no `}` follows: quadratic on a hostile
+    reply). None when there is no such span; JSONDecodeError or OutOfBounds when it is bad.
+    """
+    if len(text) > max_chars:
+        raise OutOfBounds(f"{what} is {_size(len(text))}, over the {_size(max_chars)} limit")
+    start = text.find("{")
+    end = text.rfind("}")
+    if start < 0 or end < start:
+        return None
+    return json_loads(text[start : end + 1], max_chars=max_chars, what=what)
+
+
+def bounded_lines(
+    fh: IO[bytes], max_bytes: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, the line's bytes, its length) for each line of a binary stream.
+
+    A line longer than max_bytes comes as (n, None, length): it is read through in slices and
+    dropped, so memory stays bounded by max_bytes whatever the file holds.
+    """
+    lineno = 0
+    while True:
+        line = fh.readline(max_bytes + 1)
+        if not line:
+            return
+        lineno += 1
+        if line.endswith(b"\n") or len(line) <= max_bytes:  # whole (or the last, unended)
+            yield lineno, line, len(line)
+            continue
+        length = len(line)
+        while not line.endswith(b"\n"):
+            line = fh.readline(1 << 20)
+            if not line:
+                break
+            length += len(line)
+        yield lineno, None, length
