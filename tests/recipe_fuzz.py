@@ -45,8 +45,9 @@ from typing import Any
 import yaml
 from audited_cli import Audit, cap_memory, interpreter_roots, outside, project_roots
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as fixed_seed
+from hypothesis import strategies as st
 
 from wikikit.cli import cli
 from wikikit.paths import REPO_ROOT
@@ -159,7 +160,9 @@ def from_schema(node: dict, depth: int = 0) -> st.SearchStrategy:
         return st.one_of([from_schema({**node, "type": k}, depth) for k in kind])
     if kind == "object" or "properties" in node:
         props = node.get("properties") or {}
-        required = {k: from_schema(props[k], depth + 1) for k in node.get("required", []) if k in props}
+        required = {
+            k: from_schema(props[k], depth + 1) for k in node.get("required", []) if k in props
+        }
         optional = (
             {k: from_schema(v, depth + 1) for k, v in props.items() if k not in required}
             if depth < 5
@@ -169,9 +172,16 @@ def from_schema(node: dict, depth: int = 0) -> st.SearchStrategy:
         extra = node.get("additionalProperties")
         if isinstance(extra, dict) and depth < 5:
             names = node.get("propertyNames", {}).get("enum")
-            keys = st.sampled_from(names) if names else st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+            keys = (
+                st.sampled_from(names)
+                if names
+                else st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+            )
             more = st.dictionaries(
-                keys, from_schema(extra, depth + 1), min_size=node.get("minProperties", 0), max_size=3
+                keys,
+                from_schema(extra, depth + 1),
+                min_size=node.get("minProperties", 0),
+                max_size=3,
             )
             return st.tuples(fixed, more).map(lambda fm: {**fm[1], **fm[0]})
         return fixed
@@ -251,7 +261,11 @@ def mutate_tree(draw: Any, tree: dict, world: World) -> tuple[dict, list[str]]:
         slots = _slots(tree)
         if op == "retype" and slots:
             parent, key = draw(st.sampled_from(slots))
-            parent[key] = draw(_scalar() | st.lists(_scalar(), max_size=3) | st.dictionaries(st.text(max_size=5), _scalar(), max_size=2))
+            parent[key] = draw(
+                _scalar()
+                | st.lists(_scalar(), max_size=3)
+                | st.dictionaries(st.text(max_size=5), _scalar(), max_size=2)
+            )
         elif op == "unknown-key":
             target = draw(st.sampled_from([c for c in _containers(tree) if isinstance(c, dict)]))
             base = draw(st.sampled_from(sorted(map(str, target)) or ["x"]))
@@ -334,7 +348,16 @@ FRAGMENTS = [
     "\x07",
     "\ud7ff",
 ]
-TEXT_OPS = ["tag", "fragment", "deep-text", "long-comment", "long-scalar", "dup-line", "indent", "truncate"]
+TEXT_OPS = [
+    "tag",
+    "fragment",
+    "deep-text",
+    "long-comment",
+    "long-scalar",
+    "dup-line",
+    "indent",
+    "truncate",
+]
 ENCODINGS = ["utf-8"] * 6 + ["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "latin-1"]
 
 
@@ -352,7 +375,9 @@ def mutate_text(draw: Any, text: str) -> tuple[str, list[str]]:
             }[op]()
             if ": " in line:
                 head, _, tail = line.partition(": ")
-                lines[i] = f"{head}: {add}" + ("" if op == "deep-text" or draw(st.booleans()) else f" {tail}")
+                lines[i] = f"{head}: {add}" + (
+                    "" if op == "deep-text" or draw(st.booleans()) else f" {tail}"
+                )
             else:
                 lines[i] = f"{line} {add}"
         elif op == "long-comment":
@@ -382,12 +407,24 @@ def mutate_bytes(draw: Any, data: bytes) -> tuple[bytes, list[str]]:
         elif op == "delete":
             data = data[:pos] + data[pos + draw(st.integers(1, 8)) :]
         elif pos < len(data):
-            data = data[:pos] + bytes([data[pos] ^ (1 << draw(st.integers(0, 7)))]) + data[pos + 1 :]
+            data = (
+                data[:pos] + bytes([data[pos] ^ (1 << draw(st.integers(0, 7)))]) + data[pos + 1 :]
+            )
         done.append(f"bytes-{op}")
     return data, done
 
 
-SET_KEYS = ["seed", "name", "data.size", "train.lora.r", "eval.tasks", "extends", "model", "x.y.z", "data.mix.a.weight"]
+SET_KEYS = [
+    "seed",
+    "name",
+    "data.size",
+    "train.lora.r",
+    "eval.tasks",
+    "extends",
+    "model",
+    "x.y.z",
+    "data.mix.a.weight",
+]
 
 
 @dataclass
@@ -423,7 +460,9 @@ def cases(world: World) -> st.SearchStrategy:
             st.lists(
                 st.tuples(
                     st.sampled_from(SET_KEYS),
-                    st.sampled_from(FRAGMENTS + TAGS) | st.text(max_size=10) | st.just("[" * 200 + "]" * 200),
+                    st.sampled_from(FRAGMENTS + TAGS)
+                    | st.text(max_size=10)
+                    | st.just("[" * 200 + "]" * 200),
                 ).map(lambda kv: f"{kv[0]}={kv[1]}"),
                 max_size=2,
             )

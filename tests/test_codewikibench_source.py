@@ -96,11 +96,15 @@ def test_categories_and_max_examples(tmp_path):
     assert len(list(generate("cwb", config, ctx_for(tmp_path)))) == 2
 
 
-def test_bad_rows_and_paths_are_input_errors(tmp_path):
+def test_bad_rows_are_skipped_and_counted_bad_paths_are_input_errors(tmp_path, capsys):
     bad = dict(tiny_row(), structured_docs="{not json")
-    path = write_dataset(tmp_path / "ds", [bad])
-    with pytest.raises(InputError, match="structured_docs is not JSON"):
-        list(generate("cwb", {"kind": "codewikibench", "path": str(path)}, ctx_for(tmp_path)))
+    deep = dict(tiny_row(), repo_name="deep/repo", rubrics="[" * 100_000 + "]" * 100_000)
+    path = write_dataset(tmp_path / "ds", [bad, deep, tiny_row()])
+    ctx = ctx_for(tmp_path)
+    examples = list(generate("cwb", {"kind": "codewikibench", "path": str(path)}, ctx))
+    assert examples and ctx.stats["cwb"]["rows_malformed"] == 2
+    err = capsys.readouterr().err
+    assert "structured_docs is not JSON" in err and "rubrics is nested deeper than 100" in err
     with pytest.raises(InputError, match="not found"):
         list(
             generate(

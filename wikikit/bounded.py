@@ -76,6 +76,14 @@ def json_object_in(text: str, *, max_chars: int = MAX_REPLY_CHARS, what: str = "
     return json_loads(text[start : end + 1], max_chars=max_chars, what=what)
 
 
+def reply_too_large(text: str, thinking: str | None = None) -> str | None:
+    """Why a teacher's or judge's reply is refused for its size, or None when it is not."""
+    n = len(text) + len(thinking or "")
+    if n > MAX_REPLY_CHARS:
+        return f"reply of {n:,} characters, over the {MAX_REPLY_CHARS:,} limit"
+    return None
+
+
 def bounded_lines(
     fh: IO[bytes], max_bytes: int = MAX_LINE_BYTES
 ) -> Iterator[tuple[int, bytes | None, int]]:

@@ -19,9 +19,7 @@ MAX_PIECE_CHARS = 10_000
 _RUN_CLASSES = (r"[^\W\d_]", r"(?:[^\w\s]|_)", r"\s")
 # A run's first character (lookbehind) followed by MAX_PIECE_CHARS more of its class: each
 # character is scanned from its own run's start only, so the search is linear.
-_LONG_PIECE = re.compile(
-    "|".join(f"(?<!{c}){c}{{{MAX_PIECE_CHARS}}}" for c in _RUN_CLASSES)
-)
+_LONG_PIECE = re.compile("|".join(f"(?<!{c}){c}{{{MAX_PIECE_CHARS}}}" for c in _RUN_CLASSES))
 
 
 def has_oversized_piece(text: str) -> bool:

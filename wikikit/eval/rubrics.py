@@ -15,18 +15,18 @@ The judge itself (one conversation per leaf) is wikikit.eval.codewikibench.judge
 from __future__ import annotations
 
 import copy
-import json
 import math
-import re
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wikikit.bounded import json_loads, json_object_in
 from wikikit.errors import InputError
 
 METHODS = ("average", "majority_vote", "max", "min")
+MAX_RUBRIC_CHARS = 64 << 20  # CodeWikiBench's largest rubric files are well under 1 MiB
 
 Node = dict[str, Any]
 
@@ -35,8 +35,9 @@ def load_rubrics(path: str | Path) -> list[Node]:
     """Read a rubric tree or an evaluation file (a list, or `{"rubrics": [...]}`)."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+        text = path.read_text(encoding="utf-8")
+        data = json_loads(text, max_chars=MAX_RUBRIC_CHARS, what="the rubric file")
+    except (OSError, UnicodeDecodeError, ValueError) as e:  # JSONDecodeError, OutOfBounds
         raise InputError(f"{path}: cannot read rubric JSON: {e}") from None
     nodes = data.get("rubrics") if isinstance(data, dict) else data
     if not isinstance(nodes, list):
@@ -187,15 +188,14 @@ class Verdict:
     evidence: str
 
 
-_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
-
-
 def parse_verdict(text: str) -> Verdict:
-    """The judge's JSON verdict; anything else is an error (so it is retried, never a pass)."""
-    m = _JSON_OBJECT.search(text or "")
-    if not m:
+    """The judge's JSON verdict; anything else is an error (so it is retried, never a pass).
+
+    A reply over wikikit.bounded's size or depth limits is such an error too (OutOfBounds).
+    """
+    obj = json_object_in(text or "", what="judge reply")
+    if not isinstance(obj, dict):
         raise ValueError("judge reply has no JSON object")
-    obj = json.loads(m.group(0))
     score = obj.get("score")
     if score not in (0, 1) or isinstance(score, bool):
         raise ValueError(f"judge score must be 0 or 1, got {score!r}")

@@ -183,7 +183,9 @@ def load_yaml_with_locs(
             if tag in yaml.SafeLoader.yaml_constructors:
                 message = f"the value is not a valid {shown}"
             else:
-                message = f"tag {shown} is not allowed (recipes are loaded safely and can never run code)"
+                message = (
+                    f"tag {shown} is not allowed (recipes are loaded safely and can never run code)"
+                )
             problems.add(_mark_loc(file, node.start_mark), path, message)
             return None
 

@@ -8,11 +8,11 @@ TeacherError when the item cannot become an example.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from wikikit.bounded import json_object_in
 from wikikit.example import Example, Message
 from wikikit.synthetic.common import (
     Env,
@@ -203,13 +203,11 @@ def invent_turn(item: Item) -> tuple[str | None, str]:
 
 
 def judge_score(text: str) -> tuple[int | None, str]:
-    m = re.search(r"\{.*\}", text, re.S)
-    if m:
-        try:
-            obj = json.loads(m.group(0))
-            return int(obj["score"]), str(obj.get("reason", ""))[:300]
-        except (ValueError, KeyError, TypeError):
-            pass
+    try:
+        obj = json_object_in(text, what="judge reply")  # bounded, and linear on a hostile reply
+        return int(obj["score"]), str(obj.get("reason", ""))[:300]
+    except (ValueError, KeyError, TypeError):  # OutOfBounds and JSONDecodeError included
+        pass
     m = re.search(r"score\D{0,5}(\d+)", text, re.I)
     return (int(m.group(1)), "") if m else (None, "")
 

@@ -30,6 +30,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wikikit.bounded import reply_too_large
 from wikikit.errors import InputError
 from wikikit.teachers.cache import ResponseCache, request_key
 from wikikit.teachers.pricing import Prices, TokenUsage
@@ -525,6 +526,10 @@ class Teacher:
                 self._budget.settle(worst, 0.0)
                 raise self._reject_fatal(exc, attempt) from None
             self._account(response, worst, batch=False)
+            oversized = reply_too_large(response.text, response.thinking)
+            if oversized:  # paid for, but never cached nor used
+                self.usage.failures["oversized"] += 1
+                raise Fatal(oversized, attempt)
             return response
         kind = last.kind if last else "transient"
         self.usage.failures[f"retries_exhausted_{kind}"] += 1

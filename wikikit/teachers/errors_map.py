@@ -56,7 +56,7 @@ def classify_sdk_error(exc: Exception, sdk: Any) -> Exception:
                 f"HTTP {status}", retry_after=retry_after_seconds(exc.response.headers), kind=kind
             )
         return Fatal(f"HTTP {status}: {_short_message(exc)}", status=status)
-    if isinstance(exc, json.JSONDecodeError):
+    if isinstance(exc, (json.JSONDecodeError, RecursionError)):  # a body nested too deep
         return Retryable(f"malformed response body ({type(exc).__name__})", kind="malformed")
     return exc
 

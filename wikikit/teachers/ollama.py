@@ -75,7 +75,14 @@ class OllamaTeacher(Teacher):
             raise Retryable("request timed out", kind="timeout") from None
         except (httpx.TransportError, ConnectionError):
             raise Retryable("connection error", kind="connection") from None
-        except (json.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (
+            json.JSONDecodeError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            RecursionError,  # a body nested too deep for the JSON decoder
+        ) as exc:
             # pydantic's ValidationError is a ValueError: a body that is not a chat response.
             raise Retryable(
                 f"malformed response body ({type(exc).__name__})", kind="malformed"

@@ -9,20 +9,39 @@ from typing import Any
 from wikikit.code.repo import Repo, is_git_url, open_repo
 
 
-def open_source_repo(spec: Any, i: int, ctx: Any, max_file_bytes: int) -> Repo:
-    """Open `repos[i]` of a source: relative paths resolve against the declaring recipe file."""
+def confined_spec(spec: Any, key_path: tuple, recipe: Any) -> Any:
+    """A repository spec with its local path, or `file://` URL, resolved against the declaring
+    recipe file and confined to the recipe's allowed roots (Recipe.resolve_path raises
+    InputError outside them): a shared recipe cannot read or clone a repository from elsewhere
+    on the machine. Remote URLs pass unchanged."""
+    if recipe is None:
+        return spec
+    plain = isinstance(spec, str)  # `repos: [path-or-url]`: the item itself is the value
+    if plain:
+        spec = {"url": spec} if is_git_url(spec) else {"path": spec}
+
+    def at(field: str) -> tuple:
+        return key_path if plain else (*key_path, field)
+
+    if isinstance(spec, dict) and spec.get("path"):
+        spec = {**spec, "path": str(recipe.resolve_path(spec["path"], at("path")))}
+    elif isinstance(spec, dict) and spec.get("url"):
+        url = str(spec["url"])
+        local = url.removeprefix("file://") if url.startswith("file://") else None
+        if local is not None or not is_git_url(url):
+            spec = {**spec, "url": str(recipe.resolve_path(local or url, at("url")))}
+    return spec
+
+
+def open_source_repo(spec: Any, i: int | str, ctx: Any, max_file_bytes: int) -> Repo:
+    """Open `repos[i]` of a source (`i` an index, or a name for a mapping of repos), confined
+    by `confined_spec`."""
     key_path = (*tuple(ctx.key_path), "repos", i)
     label = ".".join(str(p) for p in key_path)
-    recipe = getattr(ctx, "recipe", None)
-    base = Path.cwd()
-    if recipe is not None:
-        if isinstance(spec, str) and not is_git_url(spec):
-            spec = str(recipe.resolve_path(spec, key_path))
-        elif isinstance(spec, dict) and spec.get("path"):
-            spec = {**spec, "path": str(recipe.resolve_path(spec["path"], (*key_path, "path")))}
-        elif isinstance(spec, dict) and spec.get("url") and not is_git_url(str(spec["url"])):
-            spec = {**spec, "url": str(recipe.resolve_path(spec["url"], (*key_path, "url")))}
-    return open_repo(spec, base, Path(ctx.cache_dir), max_file_bytes=max_file_bytes, label=label)
+    spec = confined_spec(spec, key_path, getattr(ctx, "recipe", None))
+    return open_repo(
+        spec, Path.cwd(), Path(ctx.cache_dir), max_file_bytes=max_file_bytes, label=label
+    )
 
 
 def add_repo_stats(stats: Any, repo: Repo) -> None:

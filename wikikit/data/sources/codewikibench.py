@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from wikikit import console
-from wikikit.code.repo import Repo, language_of, open_repo
+from wikikit.bounded import MAX_JSON_DEPTH, OutOfBounds, json_loads, too_deep
+from wikikit.code.repo import Repo, language_of
 from wikikit.data.sources import SourceContext
+from wikikit.data.sources._repos import open_source_repo
 from wikikit.data.sources.wiki_sections import (
     DEFAULT_CATEGORIES,
     categorize,
@@ -40,6 +42,10 @@ DEFAULT_DATASET = "anhnh2002/codewikibench"
 JSON_FIELDS = ("docs_tree", "structured_docs", "rubrics")
 DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 DEFAULT_CONTEXT_TOKENS = 6000
+# The real OpenHands rows (../shared/fixtures/codewikibench) nest 11 levels at most and their
+# largest field is 574 KiB; a field over this (or over wikikit.bounded's depth) skips its row.
+MAX_FIELD_CHARS = 64 << 20
+MAX_REPO_FILE_BYTES = 1_000_000  # open_repo's default: larger files are skipped and counted
 CODE_PATH = re.compile(
     r"(?<![\w/])((?:[\w.-]+/)*[\w.-]+\.(?:py|ts|tsx|js|jsx|go|java|rs|rb|c|cc|cpp|h|hpp|cs|kt|swift|php|scala))\b"
 )
@@ -61,9 +67,14 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
         repo_name = str(row.get("repo_name") or "")
         if not repo_name:
             raise InputError(f"{where}: row {i} has no repo_name")
-        docs_tree, docs, rubrics = (
-            decode_json(row.get(f), f, repo_name, where) for f in JSON_FIELDS
-        )
+        try:
+            docs_tree, docs, rubrics = (
+                decode_json(row.get(f), f, repo_name, where) for f in JSON_FIELDS
+            )
+        except BadRow as exc:  # one broken row costs that row, not the run
+            stats["rows_malformed"] += 1
+            console.warn(str(exc))
+            continue
         if rubrics is not None:
             ctx.artifacts[f"rubrics/{safe_name(repo_name)}.json"] = rubrics
         if ctx.holdout.matches(repo_name):
@@ -137,14 +148,24 @@ def resolve(ctx: SourceContext, value: str, key_path: tuple) -> Path:
     return Path(value).expanduser()
 
 
+class BadRow(ValueError):
+    """A row whose JSON field is malformed or over wikikit.bounded's limits; it is skipped."""
+
+
 def decode_json(value: Any, field: str, repo_name: str, where: str) -> Any:
-    if value is None or isinstance(value, (dict, list)):
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        if too_deep(value):
+            raise BadRow(f"{where}: {repo_name}: {field} is nested deeper than {MAX_JSON_DEPTH}")
         return value
     try:
-        return json.loads(value)
+        return json_loads(str(value), max_chars=MAX_FIELD_CHARS, what=field)
+    except OutOfBounds as e:
+        raise BadRow(f"{where}: {repo_name}: {e}; row skipped") from None
     except json.JSONDecodeError as e:
-        raise InputError(
-            f"{where}: {repo_name}: {field} is not JSON ({e.msg} at {e.pos})"
+        raise BadRow(
+            f"{where}: {repo_name}: {field} is not JSON ({e.msg} at {e.pos}); row skipped"
         ) from None
 
 
@@ -158,8 +179,7 @@ def open_checkout(
     spec = (config.get("repos") or {}).get(repo_name)
     if spec is None:
         return None
-    base = resolve(ctx, ".", (*ctx.key_path, "repos", repo_name))
-    return open_repo(spec, base, Path(ctx.cache_dir) / "repos", label=f"{where}.repos.{repo_name}")
+    return open_source_repo(spec, repo_name, ctx, MAX_REPO_FILE_BYTES)
 
 
 # -- structured_docs ------------------------------------------------------------------------

@@ -59,7 +59,7 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
         raise InputError(
             f"{'.'.join(map(str, _key(ctx, 'repos')))}: a synthetic source needs repos"
         )
-    from wikikit.data.sources._repos import is_held_out
+    from wikikit.data.sources._repos import confined_spec, is_held_out
 
     repos, uncloned = [], []
     for i, spec in enumerate(specs):
@@ -67,13 +67,7 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
             continue
         kp = _key(ctx, "repos", i)
         base = ctx.recipe.resolve_path(".", kp)
-        if isinstance(spec, dict) and spec.get("path"):
-            spec = {
-                **spec,
-                "path": str(ctx.recipe.resolve_path(spec["path"], _key(ctx, "repos", i, "path"))),
-            }
-        elif isinstance(spec, str) and not is_git_url(spec):
-            spec = str(ctx.recipe.resolve_path(spec, kp))
+        spec = confined_spec(spec, kp, ctx.recipe)  # local paths and file:// URLs in the roots
         url = spec if isinstance(spec, str) and is_git_url(spec) else None
         if isinstance(spec, dict) and spec.get("url") and is_git_url(str(spec["url"])):
             url = str(spec["url"])

@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wikikit.bounded import json_object_in
 from wikikit.errors import InputError
 from wikikit.eval.codewikibench.docs import Docs, read_sections
 from wikikit.eval.rubrics import Node, iter_leaves, parse_verdict, score_nodes
@@ -148,11 +149,12 @@ def first_prompt(criterion: str, docs: Docs, mode: str, attempt: int) -> str:
 
 
 def _object(text: str) -> Any:
-    """The JSON object of a reply: from its first `{` to its last `}` (as upstream reads it)."""
-    start, end = text.find("{"), text.rfind("}")
-    if start < 0 or end <= start:
+    """The JSON object of a reply: from its first `{` to its last `}` (as upstream reads it),
+    within wikikit.bounded's size and depth limits (OutOfBounds is a ValueError)."""
+    obj = json_object_in(text, what="judge reply")
+    if obj is None:
         raise ValueError("reply has no JSON object")
-    return json.loads(text[start : end + 1])
+    return obj
 
 
 def tool_paths(reply: str) -> list[list[Any]] | None:
