@@ -25,6 +25,18 @@ def _fail(exc: WikikitError) -> None:
     sys.exit(exc.exit_code)
 
 
+def _internal_error(exc: BaseException) -> None:
+    if os.environ.get("WIKIKIT_DEBUG"):
+        traceback.print_exc()
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    click.echo(
+        f"error: internal error: {type(exc).__name__}: {console.printable(first)} "
+        "(set WIKIKIT_DEBUG=1 for the traceback)",
+        err=True,
+    )
+    sys.exit(1)
+
+
 def handle_errors(fn):
     """Turn wikikit errors into one-line messages and exit codes; no tracebacks for users."""
 
@@ -40,14 +52,12 @@ def handle_errors(fn):
         except click.exceptions.Exit:
             raise
         except Exception as exc:  # a bug: say so in one line; the traceback on request
-            if os.environ.get("WIKIKIT_DEBUG"):
-                traceback.print_exc()
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            click.echo(
-                f"error: internal error: {type(exc).__name__}: {first} (set WIKIKIT_DEBUG=1 for the traceback)",
-                err=True,
-            )
-            sys.exit(1)
+            _internal_error(exc)
+        except BaseException as exc:
+            # A Rust library's panic (openai-harmony through pyo3) is a BaseException: a bug too.
+            if type(exc).__name__ != "PanicException":
+                raise
+            _internal_error(exc)
 
     return wrapper
 

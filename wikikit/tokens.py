@@ -17,9 +17,10 @@ import wikikit  # noqa: F401  (points tiktoken at the offline vocab before it is
 # a stranger's data can, so examples holding one are dropped before anything renders them.
 MAX_PIECE_CHARS = 10_000
 _RUN_CLASSES = (r"[^\W\d_]", r"(?:[^\w\s]|_)", r"\s")
-# A run's first character (lookbehind) followed by MAX_PIECE_CHARS more of its class: each
-# character is scanned from its own run's start only, so the search is linear.
-_LONG_PIECE = re.compile("|".join(f"(?<!{c}){c}{{{MAX_PIECE_CHARS}}}" for c in _RUN_CLASSES))
+# At a run's first character (the lookbehind: the one before is not of its class), more than
+# MAX_PIECE_CHARS of the class: each character is scanned from its own run's start only, so
+# the search is linear.
+_LONG_PIECE = re.compile("|".join(f"(?<!{c}){c}{{{MAX_PIECE_CHARS + 1}}}" for c in _RUN_CLASSES))
 
 
 def has_oversized_piece(text: str) -> bool:
