@@ -48,6 +48,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import seed as fixed_seed
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from wikikit.cli import cli
 from wikikit.paths import REPO_ROOT
@@ -567,6 +568,7 @@ def run(examples: int, seed: int) -> tuple[dict[str, Any], Stats]:
     failure = None
     with tempfile.TemporaryDirectory(prefix="wikikit-fuzz-") as tmp:
         world = World(Path(tmp))
+        set_hypothesis_home_dir(str(Path(tmp) / "hypothesis"))  # its own files, not in the cwd
         cwd = os.getcwd()
         os.chdir(world.work)
         started = time.perf_counter()

@@ -31,7 +31,7 @@ from wikikit.errors import InputError
 class Limits:
     """The bounds on one recipe file (README.md, "Sharing recipes safely", lists them)."""
 
-    # The shipped recipes are under 4 KiB and 200 nodes; pure-Python YAML composes about 70,000
+    # The shipped recipes are under 4 KiB and 200 nodes; pure-Python YAML composes 40,000-70,000
     # nodes a second here (bench/recipe_bounds.py), so these bounds keep every breach well
     # under a second.
     max_bytes: int = 256 << 10  # the file's size, checked before it is read
