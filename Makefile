@@ -26,7 +26,7 @@ export AXOLOTL_DO_NOT_TRACK := 1
 export DO_NOT_TRACK := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test-setup test test-fast demo lint format clean semanticwiki-client
+.PHONY: setup test-setup test test-fast demo fuzz lint format clean semanticwiki-client
 
 setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp semanticwiki-client
 
@@ -97,6 +97,10 @@ test-fast: test-setup
 demo: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m wikikit.deepwiki.demo_site --port 8765 -- \
 	  $(BIN)/wikikit run recipes/demo.yaml
+
+# The recipe fuzzer, longer than CI's 300 examples; a fresh seed each run (printed).
+fuzz: $(VENV)/.deps
+	$(BIN)/python tests/recipe_fuzz.py --examples $${EXAMPLES:-20000}
 
 lint: $(VENV)/.deps
 	$(BIN)/ruff check .
