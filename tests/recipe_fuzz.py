@@ -27,6 +27,7 @@ peak memory) and exits 1 with hypothesis's shrunk falsifying example if a proper
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -511,6 +512,9 @@ def check(case: Case, world: World, audit: Audit, stats: Stats) -> None:
     args = ["validate", str(world.recipe)] + [a for o in case.overrides for a in ("--set", o)]
     runner = CliRunner()
     audit.clear()
+    # The fuzzer's own heap (hypothesis keeps every example) out of the garbage collector's
+    # walks, so that a collection during the example costs what the example allocated only.
+    gc.freeze()
     tracemalloc.start()
     audit.recording = True
     start, cpu_start = time.perf_counter(), time.process_time()

@@ -285,3 +285,21 @@ def test_thousands_of_problems_print_the_first_ones_and_count_the_rest(tmp_path,
         lines[-1]
         == f"... and at least {20 * LIMITS.max_reported - LIMITS.max_reported} more problems"
     )
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [  # what the fuzzer found: each was an `internal error`, exit 1
+        ("wikikit: !!float", "r.yaml:1:10: wikikit: the value is not a valid !!float"),
+        (
+            'extends: "\\0"',
+            "r.yaml:4:1: extends: must name a file (got an empty path or a NUL byte)",
+        ),
+    ],
+)
+def test_values_the_fuzzer_found_are_located_problems(tmp_path, monkeypatch, line, expected):
+    monkeypatch.chdir(tmp_path)
+    r = tmp_path / "r.yaml"
+    body = GOOD.replace("wikikit: 1\n", "") if line.startswith("wikikit") else GOOD
+    r.write_text(f"{line}\n{body}" if line.startswith("wikikit") else f"{GOOD}{line}\n")
+    assert _fails(r)[0] == expected

@@ -274,6 +274,8 @@ def _refusal(value: str, roots: list[tuple[str, Path]]) -> str:
 
 def _resolve_extends(value: str, declaring: Path, loc: Loc) -> Path | None:
     """The base file `extends: value` names, confined to the roots before anything is opened."""
+    if not value.strip() or "\x00" in value:
+        raise InputError(f"{loc}: extends: must name a file (got an empty path or a NUL byte)")
     roots = allowed_roots(declaring.parent, ("the shipped recipes", RECIPES_DIR))
     p = Path(os.path.expanduser(value) if value.startswith("~") else value)
     direct = (p if p.is_absolute() else declaring.parent / p).resolve()
@@ -591,6 +593,8 @@ class Recipe:
         WIKIKIT_ALLOWED_ROOTS (os.pathsep-separated). A shared recipe cannot reach elsewhere.
         """
         loc = self.loc(key_path)
+        if "\x00" in str(value):
+            raise InputError(f"{loc}: {key_path_str(key_path)}: a path cannot hold a NUL byte")
         declaring = Path(loc.file)
         base = (
             declaring.parent
