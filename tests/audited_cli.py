@@ -98,6 +98,18 @@ class Audit:
             self.writes.append(f"{event} {args[0] if args else ''}")
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM belongs to the address space that execve
+    made; ru_maxrss would carry over the parent's peak (getrusage(2): preserved across execve)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def cap_memory(limit: int = MEMORY_CAP_BYTES) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
@@ -118,12 +130,13 @@ def _main(report_path: str, argv: list[str]) -> None:
     except BaseException as exc:  # noqa: BLE001 - e.g. a MemoryError under the cap: a failure
         code = f"{type(exc).__name__}"
     # Written after the except blocks, once the exception (and what its frames held) is gone.
+    audit.recording = False  # the report's own reads (/proc/self/status) are not the command's
     try:
         report = {
             "exit": code if isinstance(code, int) else (0 if code is None else 1),
             "escaped": code if isinstance(code, str) else None,
             "seconds": time.perf_counter() - start,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "max_rss_mb": peak_rss_mb(),
             "opened": sorted(set(audit.opened)),
             "writes": audit.writes,
         }

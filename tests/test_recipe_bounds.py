@@ -169,11 +169,15 @@ def test_the_audit_sees_a_permitted_outside_file_opened(world):
 
 def test_a_clean_validate_opens_only_the_recipe_project_and_interpreter(world):
     recipe = world["team"] / "recipe.yaml"
-    recipe.write_text(f"{GOOD}extends: demo\n")
+    recipe.write_text(
+        f"{GOOD}extends: base/gpt-oss\n"
+        "data:\n  mix: {a: {weight: 1, sources: [s]}}\n"
+        "  sources: {s: {kind: jsonl, paths: [mine.jsonl]}}\n"
+    )
     r = _audited(world, ["validate", str(recipe)])
     assert r["exit"] == 0, r["stderr"]
     assert str(recipe) in r["opened"]
-    assert str(REPO_ROOT / "recipes" / "demo.yaml") in r["opened"]
+    assert str(REPO_ROOT / "recipes" / "base" / "gpt-oss.yaml") in r["opened"]
     assert outside(r["opened"], _allowed(world)) == [] and r["writes"] == []
 
 

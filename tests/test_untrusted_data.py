@@ -31,7 +31,8 @@ from wikikit.data.sources import SourceContext
 from wikikit.data.sources._repos import open_source_repo
 from wikikit.data.sources.jsonl import generate
 from wikikit.errors import InputError
-from wikikit.eval.rubrics import judge_tree
+from wikikit.eval.codewikibench.docs import Docs
+from wikikit.eval.codewikibench.judge import JudgeSettings, judge_docs
 from wikikit.example import Example, Message
 from wikikit.paths import REPO_ROOT
 from wikikit.recipe.load import load_recipe
@@ -129,10 +130,18 @@ def test_the_judge_counts_hostile_replies_as_failures_never_passes():
             "x" * (MAX_REPLY_CHARS + 1),  # too large
         ]
     )
-    report = judge_tree(rubrics, "docs", lambda prompts: [next(replies) for _ in prompts], 1)
-    assert report.judged == 1 and len(report.errors) == 3
-    assert {e["requirement"] for e in report.errors} == {"a", "c", "d"}
-    assert report.score == 1.0  # only the judged leaf counts; failures are excluded
+    docs = Docs("d", {"title": "Docs"}, {"title": "Docs", "content": {"Intro": "text"}})
+    start = time.process_time()
+    run = judge_docs(
+        rubrics,
+        docs,
+        lambda convos: [next(replies) for _ in convos],
+        JudgeSettings(mode="whole", attempts=1),
+    )
+    assert time.process_time() - start < 5.0
+    assert run.judged == 1 and len(run.errors) == 3
+    assert {e["requirement"] for e in run.errors} == {"a", "c", "d"}
+    assert run.score == 1.0  # only the judged leaf counts; failures are excluded
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai", "ollama"])

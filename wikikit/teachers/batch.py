@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from wikikit.bounded import reply_too_large
 from wikikit.console import info, warn
 from wikikit.errors import InputError
 from wikikit.teachers.base import (
@@ -204,6 +205,11 @@ class _Run:
                 # Billed whether or not this run asked for it (an earlier run's request).
                 self.t._account(outcome, self.reserved.get(cid, 0.0), batch=True)
                 self.reserved.pop(cid, None)
+                oversized = reply_too_large(outcome.text, outcome.thinking)
+                if oversized:  # paid for, but never cached nor used
+                    self.t.usage.failures["oversized"] += 1
+                    got[cid] = Fatal(oversized)
+                    continue
                 rows.append((cid, self.s.provider, self.s.model, outcome.to_cache()))
         # A request the results leave out never ran: canceled with its batch, or resubmitted.
         missing: Outcome = (
