@@ -299,6 +299,10 @@ def test_thousands_of_problems_print_the_first_ones_and_count_the_rest(tmp_path,
             'extends: "\\0"',
             "r.yaml:4:1: extends: must name a file (got an empty path or a NUL byte)",
         ),
+        (
+            'seed: "\\U08017136"',  # past U+10FFFF: PyYAML's scanner raises chr()'s ValueError
+            "r.yaml:4:10: cannot read this value (chr() arg not in range(0x110000))",
+        ),
     ],
 )
 def test_values_the_fuzzer_found_are_located_problems(tmp_path, monkeypatch, line, expected):

@@ -193,6 +193,11 @@ def compose_bounded(text: str, limits: Limits = LIMITS) -> yaml.Node | None:
     loader = _BoundedLoader(text, limits)
     try:
         return loader.get_single_node()
+    except (ValueError, OverflowError) as exc:
+        # PyYAML's scanner lets a few bad escapes through as Python errors: "\U08017136"
+        # (past U+10FFFF) is chr()'s ValueError. Found by tests/recipe_fuzz.py.
+        mark = loader.get_mark()
+        raise Breach(mark.line + 1, mark.column + 1, f"cannot read this value ({exc})") from None
     finally:
         loader.dispose()
 
