@@ -300,6 +300,10 @@ def test_thousands_of_problems_print_the_first_ones_and_count_the_rest(tmp_path,
             "r.yaml:4:1: extends: must name a file (got an empty path or a NUL byte)",
         ),
         (
+            "extends: " + "a" * 5000,
+            "r.yaml:4:1: extends: cannot use this path (File name too long)",
+        ),
+        (
             'seed: "\\U08017136"',  # past U+10FFFF: PyYAML's scanner raises chr()'s ValueError
             "r.yaml:4:10: cannot read this value (chr() arg not in range(0x110000))",
         ),

@@ -278,15 +278,18 @@ def _resolve_extends(value: str, declaring: Path, loc: Loc) -> Path | None:
         raise InputError(f"{loc}: extends: must name a file (got an empty path or a NUL byte)")
     roots = allowed_roots(declaring.parent, ("the shipped recipes", RECIPES_DIR))
     p = Path(os.path.expanduser(value) if value.startswith("~") else value)
-    direct = (p if p.is_absolute() else declaring.parent / p).resolve()
-    if not _inside(direct, roots):
-        raise InputError(f"{loc}: extends: {_refusal(value, roots)}")
-    if direct.is_file():
-        return direct
-    for name in (value, f"{value}.yaml", f"{value}.yml"):
-        shipped = (RECIPES_DIR / name).resolve()
-        if RECIPES_DIR in shipped.parents and shipped.is_file():
-            return shipped
+    try:
+        direct = (p if p.is_absolute() else declaring.parent / p).resolve()
+        if not _inside(direct, roots):
+            raise InputError(f"{loc}: extends: {_refusal(value, roots)}")
+        if direct.is_file():
+            return direct
+        for name in (value, f"{value}.yaml", f"{value}.yml"):
+            shipped = (RECIPES_DIR / name).resolve()
+            if RECIPES_DIR in shipped.parents and shipped.is_file():
+                return shipped
+    except OSError as exc:  # a name too long for the file system, and the like
+        raise InputError(f"{loc}: extends: cannot use this path ({exc.strerror})") from None
     return None
 
 
@@ -602,7 +605,12 @@ class Recipe:
             else self.path.parent
         )
         p = Path(os.path.expanduser(str(value))) if str(value).startswith("~") else Path(value)
-        resolved = (p if p.is_absolute() else (base / p)).resolve()
+        try:
+            resolved = (p if p.is_absolute() else (base / p)).resolve()
+        except OSError as exc:  # a name too long for the file system, and the like
+            raise InputError(
+                f"{loc}: {key_path_str(key_path)}: cannot use this path ({exc.strerror})"
+            ) from None
         shipped = base.resolve() == RECIPES_DIR or RECIPES_DIR in base.resolve().parents
         # shipped recipes may read the project's own files
         roots = allowed_roots(base, *([("the project", REPO_ROOT)] if shipped else []))
