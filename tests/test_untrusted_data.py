@@ -48,11 +48,11 @@ def _record(i: int, answer: str | None = None) -> str:
                                     {"role": "assistant", "content": answer}]})  # fmt: skip
 
 
-def _hostile_jsonl(path: Path) -> None:
+def _hostile_jsonl(path: Path, long_line: int = GIB) -> None:
     """Good lines around a 1 GiB line (sparse: costs no disk) and a 100,000-deep one."""
     with open(path, "wb") as fh:
         fh.write((_record(1) + "\n").encode())
-        fh.seek(GIB, os.SEEK_CUR)  # a hole: reads back as 1 GiB of NUL bytes, no newline
+        fh.seek(long_line, os.SEEK_CUR)  # a hole: reads back as NUL bytes, no newline
         fh.write(b"\n")
         fh.write(("[" * 100_000 + "]" * 100_000 + "\n").encode())
         fh.write((_record(2) + "\n").encode())
@@ -203,13 +203,13 @@ def test_repositories_outside_the_roots_are_refused_file_urls_too(tmp_path, monk
 
 @pytest.mark.slow
 def test_the_data_stage_survives_a_hostile_jsonl_source_end_to_end(tmp_path):
-    """`wikikit run --only data` on good records plus a 1 GiB line, 100,000 nested brackets and
+    """`wikikit run` (data only) on good records plus a 64 MiB line, 100,000 nested brackets and
     a 2,000,000-letter answer (openai-harmony panics on it): exit 0, each skipped and counted."""
     lines = [
         _record(i, f"Module {i} " + "parses input and schedules work. " * 12) for i in range(8)
     ]
     (tmp_path / "good.jsonl").write_text("\n".join(lines) + "\n")
-    _hostile_jsonl(tmp_path / "hostile.jsonl")
+    _hostile_jsonl(tmp_path / "hostile.jsonl", long_line=64 << 20)  # 1 GiB: the test above
     with open(tmp_path / "hostile.jsonl", "a") as fh:
         fh.write(_record(99, "z" * 2_000_000) + "\n")
     (tmp_path / "r.yaml").write_text(
