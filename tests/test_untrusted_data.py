@@ -251,3 +251,27 @@ def test_control_characters_from_a_recipe_cannot_drive_the_terminal(tmp_path, mo
     assert "\x1b" not in result.stderr and "\u2028" not in result.stderr
     assert len(result.stderr.splitlines()) == 1 and "\\x1b[2J" in result.stderr
     assert console.printable("tab\there") == "tab\\there"
+
+
+def test_a_malformed_or_oversized_cached_response_is_a_miss_not_a_crash(tmp_path):
+    """A colleague's shared teacher cache is a stranger's input too."""
+    import sqlite3
+
+    from wikikit.teachers.cache import CACHED_ROW_CHARS, ResponseCache
+
+    path = tmp_path / "cache.sqlite"
+    cache = ResponseCache(path)
+    cache.put("good", "anthropic", "m", {"text": "fine"})
+    cache.put("deep", "anthropic", "m", {"text": "x"})
+    cache.put("huge", "anthropic", "m", {"text": "x"})
+    cache.put("broken", "anthropic", "m", {"text": "x"})
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE responses SET response = ? WHERE key = 'deep'", ("[" * 100_000,))
+        conn.execute(
+            "UPDATE responses SET response = ? WHERE key = 'huge'",
+            ('{"text": "' + "a" * CACHED_ROW_CHARS + '"}',),
+        )
+        conn.execute("UPDATE responses SET response = '{\"text\": ' WHERE key = 'broken'")
+    assert cache.get("good") == {"text": "fine"}
+    assert [cache.get(k) for k in ("deep", "huge", "broken")] == [None, None, None]
+    assert cache.bad_rows == 3

@@ -19,6 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wikikit.bounded import MAX_REPLY_CHARS, json_loads
+
+# A cached response holds one reply and its thinking, each bounded like a live reply.
+CACHED_ROW_CHARS = 2 * MAX_REPLY_CHARS + (64 << 10)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -62,6 +67,7 @@ def request_key(
 
 class ResponseCache:
     def __init__(self, path: str | Path):
+        self.bad_rows = 0  # rows refused as malformed or oversized (read as misses)
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection used from the event loop's thread; the lock covers any other caller.
@@ -79,7 +85,14 @@ class ResponseCache:
             row = self._conn.execute(
                 "SELECT response FROM responses WHERE key = ?", (key,)
             ).fetchone()
-        return json.loads(row[0]) if row else None
+        if not row:
+            return None
+        try:  # a shared cache file is a stranger's input: a bad or oversized row is a miss
+            value = json_loads(row[0], max_chars=CACHED_ROW_CHARS, what="a cached response")
+        except ValueError:
+            self.bad_rows += 1
+            return None
+        return value if isinstance(value, dict) else None
 
     def put(self, key: str, provider: str, model: str, response: dict[str, Any]) -> None:
         blob = json.dumps(response, sort_keys=True, ensure_ascii=False)
