@@ -173,3 +173,23 @@ def test_runtimes_differ_only_in_the_developer_block():
 def test_unknown_runtime_is_refused():
     with pytest.raises(ValueError, match="unknown runtime 'vllm'"):
         HarmonyRenderer(runtime="vllm")
+
+
+@needs_capture
+@pytest.mark.parametrize("path", CALLS, ids=lambda p: f"{p.parent.name}/{p.name.split('.')[0]}")
+def test_eval_prompts_are_what_the_runtime_feeds_the_deployed_model(path, monkeypatch):
+    """An eval task's harmony prompt (eval/metrics/prompts.py) for the recipe's runtime equals the
+    captured prompt node-llama-cpp fed the model, date and all (the date is today's, as there)."""
+    import datetime
+
+    from wikikit.eval.metrics.prompts import RUNTIME_ENV, render_harmony
+
+    system, user, rendered, _ = captured(path)
+    monkeypatch.setenv(RUNTIME_ENV, "node-llama-cpp")
+    prompt = render_harmony(system, user, effort="medium")
+    assert f"Current date: {datetime.date.today().isoformat()}\n" in prompt
+    assert tokens(prompt) == tokens(rendered)
+    monkeypatch.setenv(RUNTIME_ENV, "ollama")  # openai-harmony's form: the plural heading
+    assert "# Instructions\n\n" in render_harmony(system, user, effort="medium")
+    monkeypatch.delenv(RUNTIME_ENV)  # unset: openai-harmony's own rendering, no date
+    assert "Current date:" not in render_harmony(system, user, effort="medium")

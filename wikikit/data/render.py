@@ -36,8 +36,8 @@ from wikikit.example import Example, Message
 from wikikit.semanticwiki.runtimes import (
     DEFAULT_CURRENT_DATE,
     DEFAULT_RUNTIME,
+    as_runtime_feeds,
     check_runtime,
-    developer_block,
 )
 
 FORMATS = ("harmony", "chatml", "messages")
@@ -242,18 +242,11 @@ def harmony_conversation(
 
 
 def for_runtime(text: str, example: Example, runtime: str) -> str:
-    """openai-harmony's text as `runtime` feeds it: node-llama-cpp writes its own developer
-    block for an example without tools (wikikit/semanticwiki/runtimes.py)."""
-    instructions = _instructions(example)
-    if runtime == "ollama" or not instructions or tool_specs(example):
-        return text
-    harmony = developer_block(instructions, "ollama", has_tools=False)
-    start = text.find("<|end|>") + len("<|end|>")  # the system block ends first
-    if not text.startswith(harmony, start):
-        raise WikikitError(f"example {example.id}: no developer block where harmony puts it")
-    return (
-        text[:start] + developer_block(instructions, runtime, False) + text[start + len(harmony) :]
-    )
+    """openai-harmony's text as `runtime` feeds it (wikikit/semanticwiki/runtimes.py)."""
+    try:
+        return as_runtime_feeds(text, _instructions(example), runtime, bool(tool_specs(example)))
+    except ValueError as exc:
+        raise WikikitError(f"example {example.id}: {exc}") from None
 
 
 _SLOT = "\ue000{}\ue001"  # private-use characters: never produced by harmony's own headers

@@ -47,3 +47,21 @@ def check_runtime(runtime: str) -> str:
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r} (one of {', '.join(RUNTIMES)})")
     return runtime
+
+
+def as_runtime_feeds(text: str, instructions: str, runtime: str, has_tools: bool) -> str:
+    """openai-harmony's rendering of a conversation, as `runtime` feeds it to the model.
+
+    node-llama-cpp writes its own developer block when there are no tools (see above); everything
+    else, and Ollama's TEMPLATE, is openai-harmony's form. The one rule for the data stage's
+    training text and the eval tasks' prompts alike."""
+    check_runtime(runtime)
+    if runtime == "ollama" or not instructions or has_tools:
+        return text
+    harmony = developer_block(instructions, "ollama", has_tools=False)
+    start = text.find("<|end|>") + len("<|end|>")  # the system block ends first
+    if not text.startswith(harmony, start):
+        raise ValueError("no developer block where openai-harmony puts it")
+    return (
+        text[:start] + developer_block(instructions, runtime, False) + text[start + len(harmony) :]
+    )

@@ -10,16 +10,21 @@
 
 The style comes from the WIKIKIT_PROMPT_STYLE environment variable, because lm-eval gives a
 task's doc_to_text no other way to learn which backend it feeds; wikikit's eval stage sets it.
+The same way, WIKIKIT_RUNTIME (the recipe's `model.runtime`) makes a `harmony` prompt the text
+that runtime feeds the deployed model (wikikit/semanticwiki/runtimes.py: node-llama-cpp's own
+developer block, today's date as both runtimes write it); unset, it is openai-harmony's own.
 """
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 STYLE_ENV = "WIKIKIT_PROMPT_STYLE"
+RUNTIME_ENV = "WIKIKIT_RUNTIME"
 STYLES = ("harmony", "plain")
 REASONING_EFFORT = "low"  # documentation answers are long; spend the tokens on the answer
 
@@ -60,7 +65,10 @@ def render_harmony(
         ToolDescription,
     )
 
+    runtime = os.environ.get(RUNTIME_ENV) or None
     system = SystemContent.new().with_reasoning_effort(ReasoningEffort(effort.capitalize()))
+    if runtime:  # a deployed runtime writes today's date (the Modelfile's currentDate too)
+        system = system.with_conversation_start_date(datetime.date.today().isoformat())
     developer = DeveloperContent.new().with_instructions(instructions)
     if tools:
         developer = developer.with_function_tools(
@@ -79,7 +87,12 @@ def render_harmony(
         ]
     )
     enc = _encoding()
-    return enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
+    text = enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
+    if runtime:
+        from wikikit.semanticwiki.runtimes import as_runtime_feeds
+
+        text = as_runtime_feeds(text, instructions, runtime, bool(tools))
+    return text
 
 
 def render_prompt(instructions: str, user: str, tools: Sequence[dict[str, Any]] = ()) -> str:
