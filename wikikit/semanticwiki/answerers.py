@@ -193,23 +193,52 @@ def split_harmony(text: str) -> tuple[str, str | None]:
     return final["final"].strip(), (analysis["analysis"].strip() if analysis else None)
 
 
+def openai_base(url: str) -> str:
+    """An OpenAI-compatible base URL (`.../v1`) from what a user gives: that base, its
+    `/chat/completions` URL, or a bare server such as an Ollama host (whose OpenAI-compatible
+    API is under /v1, docs.ollama.com/api/openai-compatibility)."""
+    url = url.rstrip("/")
+    if url.endswith("/chat/completions"):
+        url = url[: -len("/chat/completions")]
+    return url if re.search(r"/v\d+$", url) else url + "/v1"
+
+
 class ModelAnswerer:
+    """`model` None: the first model the server lists (`GET /v1/models`), as llama.cpp's server
+    and a one-model vLLM serve it. `max_tokens` caps every answer below what the client asks
+    (for test models that never stop; recorded in each answer's meta)."""
+
     name = "model"
 
     def __init__(
         self,
         base_url: str,
-        model: str,
+        model: str | None,
         *,
         api_key: str | None = None,
         timeout_s: float = 600.0,
+        max_tokens: int | None = None,
     ):
         import httpx
 
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.base = openai_base(base_url)
+        self.url = self.base + "/chat/completions"
         self.model = model
+        self.max_tokens = max_tokens
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
+        self._lock = threading.Lock()
+
+    def served_model(self) -> str:
+        with self._lock:
+            if self.model is None:
+                response = self._client.get(self.base + "/models")
+                response.raise_for_status()
+                listed = [m.get("id") for m in response.json().get("data") or [] if m.get("id")]
+                if not listed:
+                    raise RuntimeError(f"{self.base}/models lists no model")
+                self.model = str(listed[0])
+            return self.model
 
     def answer(self, request: ChatRequest) -> Answer | None:
         messages = [
@@ -217,9 +246,11 @@ class ModelAnswerer:
             for m in request.messages
             if m.get("role") in ("system", "user", "assistant")
         ]
-        body: dict[str, Any] = {"model": self.model, "messages": messages, "stream": False}
+        body: dict[str, Any] = {"model": self.served_model(), "messages": messages, "stream": False}
         if request.options.get("num_predict") is not None:
             body["max_tokens"] = int(request.options["num_predict"])
+        if self.max_tokens:
+            body["max_tokens"] = min(body.get("max_tokens", self.max_tokens), self.max_tokens)
         if request.options.get("temperature") is not None:
             body["temperature"] = float(request.options["temperature"])
         response = self._client.post(self.url, json=body)
@@ -230,10 +261,13 @@ class ModelAnswerer:
         content, analysis = split_harmony(message.get("content") or "")
         thinking = message.get("reasoning_content") or message.get("reasoning") or analysis
         usage = data.get("usage") or {}
+        meta: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
+        if self.max_tokens:
+            meta["max_tokens_cap"] = self.max_tokens
         return Answer(
             content,
             thinking or None,
-            meta={"finish_reason": choice.get("finish_reason")},
+            meta=meta,
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
         )

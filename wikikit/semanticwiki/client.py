@@ -8,19 +8,49 @@ which the whole process group is killed, and every line of its output in a log f
 The environment it gets is built, not inherited: PATH, locale and proxy settings, and
 ANTHROPIC_API_KEY set to a placeholder, because the agent's constructor throws without one even
 in local mode (vendor README); the user's real key never reaches the client.
+
+`run_client` is the one way the eval stage and `wikikit try` run it: the client writes a whole
+wiki for a repository with a model, and every call it makes is recorded, in both of local mode's
+ways of reaching a model:
+
+- bundled (`ClientModel.kind == "gguf"`: `--full-local --model-path X.gguf`, how users run the
+  packaged model): node-llama-cpp runs the GGUF inside the client's own process, so there is no
+  server to listen at. The client is started as `node --import client/record_bundled.mjs cli.js
+  ...`: that module wraps node-llama-cpp's `LlamaChatSession.promptWithMeta` (what the client's
+  `session.prompt()` calls) and appends each call's system and user prompt, answer, thinking,
+  sampling options, seconds, token meter and stop reason to `record/bundled.jsonl`; the client
+  itself is unmodified and gets every answer unchanged;
+- served (`kind == "endpoint"`): `--full-local --use-ollama` against wikikit's endpoint
+  (wikikit.semanticwiki.endpoint), whose `model` answerer forwards each call to an
+  OpenAI-compatible URL (vLLM, llama.cpp's server, Ollama's /v1, any other); the endpoint
+  records every exchange (`record/exchanges.jsonl`, `record/requests.jsonl`).
+
+Either way `exchanges.jsonl` holds one row per model call in the shape of
+wikikit.eval.wiki.exchanges (kind, system, user, answer, thinking, options, seconds, tokens),
+the wiki is `wiki/` and the client's output `client.log`, all under the run's folder. The
+client's own sampling settings apply (plan 8,192 tokens at 0.3, pages 4,096 at 0.3, index 2,048
+at 0.7); `max_tokens` caps every answer below them, for a random test model that never stops
+(each row then records the cap), and is never set by default.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from wikikit.semanticwiki.install import MODELS_DIR, ClientInstall
+from wikikit.semanticwiki.install import CLIENT_DIR, MODELS_DIR, ClientInstall
 
+if TYPE_CHECKING:
+    from wikikit.code.repo import Repo
+
+DEFAULT_MODEL_NAME = "wikikit"  # the name wikikit's endpoint lists its one model under
+RECORDER = CLIENT_DIR / "record_bundled.mjs"
 PLACEHOLDER_KEY = "wikikit-local-mode-needs-no-key"
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
               "http_proxy", "https_proxy", "no_proxy")  # fmt: skip
@@ -54,19 +84,25 @@ def generate_command(
     repo: Path,
     output: Path,
     *,
-    host: str,
-    model: str,
+    host: str | None = None,
+    model: str | None = None,
+    model_path: Path | None = None,
+    threads: int | None = None,
     skip_index: bool = False,
+    preload: Path | None = None,
     node: str = "node",
 ) -> list[str]:
-    cmd = [
-        node, str(install.cli), "generate",
-        "-r", str(repo),
-        "--output", str(output),
-        "--full-local", "--use-ollama",
-        "--local-model", model,
-        "--ollama-host", host,
-    ]  # fmt: skip
+    """The argument list: bundled mode with `model_path`, else the Ollama API at `host`."""
+    cmd = [node] + (["--import", preload.resolve().as_uri()] if preload else [])
+    cmd += [str(install.cli), "generate", "-r", str(repo), "--output", str(output), "--full-local"]
+    if model_path is not None:
+        cmd += ["--model-path", str(model_path)]
+        if threads:
+            cmd += ["--threads", str(int(threads))]
+    else:
+        if not host or not model:
+            raise ValueError("generate_command: host and model, or model_path")
+        cmd += ["--use-ollama", "--local-model", model, "--ollama-host", host]
     if skip_index:
         cmd.append("--skip-index")
     return cmd
@@ -84,13 +120,18 @@ def run_generate(
     repo: Path,
     work: Path,
     *,
-    host: str,
-    model: str,
+    host: str | None = None,
+    model: str | None = None,
+    model_path: Path | None = None,
+    threads: int | None = None,
     timeout_s: float,
     skip_index: bool = False,
+    preload: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> ClientRun:
-    """Run the client once on `repo` against the model server at `host`; never raises for the
-    client's own failures (the returned ClientRun says what happened)."""
+    """Run the client once on `repo`, against the model server at `host` or on the GGUF at
+    `model_path` (generate_command); never raises for the client's own failures (the returned
+    ClientRun says what happened)."""
     work = Path(work)
     _prepare_workdir(work, install)
     home, output, log = work / "home", work / "wiki", work / "client.log"
@@ -104,7 +145,11 @@ def run_generate(
     env["NO_PROXY"] = env["no_proxy"] = ",".join(
         filter(None, [env.get("NO_PROXY", ""), "127.0.0.1", "localhost"])
     )
-    cmd = generate_command(install, repo, output, host=host, model=model, skip_index=skip_index)
+    env.update(extra_env or {})
+    cmd = generate_command(
+        install, repo, output, host=host, model=model, model_path=model_path, threads=threads,
+        skip_index=skip_index, preload=preload,
+    )  # fmt: skip
     started = time.monotonic()
     timed_out = False
     with open(log, "w", encoding="utf-8") as out:
@@ -121,3 +166,195 @@ def run_generate(
             os.killpg(proc.pid, signal.SIGKILL)
             returncode = proc.wait()
     return ClientRun(returncode, time.monotonic() - started, timed_out, log, output)
+
+
+# -- a whole wiki for a repository, every call recorded (what the eval stage and `try` use) ----
+
+# What the client prints when its local model cannot be used (dist/wiki-agent.js,
+# generateWikiLocalPageByPage; dist/llm/local-llama-provider.js initialize): it then exits 0.
+MODEL_FAILED = ("Failed to initialize local LLM", "Failed to load local model")
+CALL_MARKER = "[LocalLLM] chat() called"  # printed by the bundled provider once per model call
+
+
+@dataclass(frozen=True)
+class ClientModel:
+    """What answers the client: a GGUF it loads itself, or a served model behind wikikit's
+    endpoint (an OpenAI-compatible base URL, or an Ollama host, under `name`)."""
+
+    kind: str  # "gguf" | "endpoint"
+    path: Path | None = None  # kind gguf
+    url: str | None = None  # kind endpoint
+    name: str | None = None  # the served model's name (default: the first the server lists)
+    api_key: str | None = None  # a hosted endpoint's key, from the environment; never written
+
+    def describe(self) -> str:
+        if self.kind == "gguf":
+            return f"GGUF {self.path} (--model-path)"
+        return f"{self.url}" + (f" ({self.name})" if self.name else "")
+
+
+@dataclass
+class WikiRun:
+    wiki_dir: Path
+    exchanges: Path  # one row per model call (wikikit.eval.wiki.exchanges' shape)
+    log: Path
+    seconds: float
+    calls: int  # rows in `exchanges`
+    record: Path  # the raw recording (bundled.jsonl, or the endpoint's exchanges.jsonl)
+
+
+def _call_kind(user: str) -> str | None:
+    from wikikit.semanticwiki.protocol import call_kind
+
+    return call_kind(user)
+
+
+def exchange_from_bundled(row: dict[str, Any]) -> dict[str, Any]:
+    """A record_bundled.mjs row -> the eval shape."""
+    out = {
+        "kind": _call_kind(row.get("user") or ""),
+        "system": row.get("system") or "",
+        "user": row.get("user") or "",
+        "answer": row.get("answer") or "",
+        "thinking": row.get("thinking"),
+        "options": {k: v for k, v in (row.get("options") or {}).items() if v is not None},
+        "seconds": round(float(row.get("seconds") or 0.0), 4),
+        "stop_reason": row.get("stop_reason"),
+    }
+    if row.get("tokens"):
+        out["tokens"] = dict(row["tokens"])
+    if row.get("max_tokens_cap"):
+        out["options"]["max_tokens_cap"] = row["max_tokens_cap"]
+    if row.get("error"):
+        out["error"] = row["error"]
+    return out
+
+
+def exchange_from_endpoint(row: dict[str, Any]) -> dict[str, Any]:
+    """An endpoint exchange (wikikit.semanticwiki.endpoint) -> the eval shape."""
+    options = dict(row.get("options") or {})
+    if "num_predict" in options:  # Ollama's name for it
+        options["max_tokens"] = options.pop("num_predict")
+    meta = row.get("meta") or {}
+    if meta.get("max_tokens_cap"):
+        options["max_tokens_cap"] = meta["max_tokens_cap"]
+    out = {
+        "kind": row.get("call"),
+        "system": row.get("system") or "",
+        "user": row.get("user") or "",
+        "answer": row.get("answer") or "",
+        "thinking": row.get("thinking"),
+        "options": options,
+        "seconds": row.get("seconds"),
+        "stop_reason": meta.get("finish_reason"),
+    }
+    if row.get("tokens"):
+        out["tokens"] = dict(row["tokens"])
+    if row.get("status") != "answered":
+        out["error"] = row.get("error") or f"no answer ({row.get('status')})"
+    return out
+
+
+def _fresh(out_dir: Path) -> None:
+    """An earlier run's wiki must not be scored as this one's: start from an empty folder."""
+    for name in ("wiki", "record", "home", "client.log", "exchanges.jsonl"):
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _failure(run: ClientRun, what: str) -> str | None:
+    """Why a finished client run gave no usable wiki, or None."""
+    text = run.log.read_text(encoding="utf-8", errors="replace") if run.log.is_file() else ""
+    if run.timed_out:
+        return f"SemanticWiki did not finish {what} within its time limit (log: {run.log})"
+    if run.returncode != 0:
+        if run.embeddings_failed():
+            return (
+                "SemanticWiki could not load an embedding model (offline with no seeded cache? "
+                f"set WIKIKIT_SEMANTICWIKI_MODELS) (log: {run.log})"
+            )
+        return f"SemanticWiki exited {run.returncode} {what}: {run.log_tail()} (log: {run.log})"
+    for marker in MODEL_FAILED:
+        line = next((ln for ln in text.splitlines() if marker in ln), None)
+        if line is not None:
+            return f"SemanticWiki could not use the model: {line.strip()} (log: {run.log})"
+    return None
+
+
+def run_client(
+    repo: Repo,
+    model: ClientModel,
+    out_dir: Path,
+    *,
+    timeout_s: float | None = None,
+    threads: int | None = None,
+    max_tokens: int | None = None,
+    install: ClientInstall | None = None,
+) -> WikiRun:
+    """The real client writes the whole wiki for `repo` (its checkout, at its commit) with
+    `model`, every call recorded (see the module docstring). A failed, timed-out or model-less
+    run is a WikikitError naming the log; nothing is retried."""
+    from wikikit.atomic import write_jsonl
+    from wikikit.errors import InputError, WikikitError
+    from wikikit.semanticwiki.endpoint import OllamaEndpoint, read_jsonl
+    from wikikit.semanticwiki.install import ensure_client
+
+    install = install or ensure_client()
+    out_dir = Path(out_dir)
+    _fresh(out_dir)
+    limit = float(timeout_s) if timeout_s else 6 * 3600.0
+    what = f"on {repo.id} with {model.describe()}"
+    if model.kind == "gguf":
+        if model.path is None or not Path(model.path).is_file():
+            raise InputError(f"semanticwiki: no such GGUF file: {model.path}")
+        record = out_dir / "record" / "bundled.jsonl"
+        record.parent.mkdir(parents=True)
+        engine = install.root / "node_modules" / "node-llama-cpp" / "dist" / "index.js"
+        if not engine.is_file():
+            raise WikikitError(f"semanticwiki: {install.root} has no node-llama-cpp ({engine})")
+        env = {"WIKIKIT_RECORD_EXCHANGES": str(record), "WIKIKIT_NODE_LLAMA_CPP": str(engine)}
+        if max_tokens:
+            env["WIKIKIT_MAX_TOKENS"] = str(int(max_tokens))
+        run = run_generate(
+            install, repo.root, out_dir, model_path=Path(model.path).resolve(), threads=threads,
+            timeout_s=limit, preload=RECORDER, extra_env=env,
+        )  # fmt: skip
+        rows = [exchange_from_bundled(r) for r in read_jsonl(record)]
+    elif model.kind == "endpoint":
+        from wikikit.semanticwiki.answerers import ModelAnswerer
+
+        if not model.url:
+            raise InputError("semanticwiki: an endpoint model needs a URL")
+        answerer = ModelAnswerer(
+            model.url, model.name, api_key=model.api_key, timeout_s=limit, max_tokens=max_tokens
+        )
+        try:
+            with OllamaEndpoint(answerer, DEFAULT_MODEL_NAME, out_dir / "record") as endpoint:
+                run = run_generate(
+                    install, repo.root, out_dir, host=endpoint.url, model=DEFAULT_MODEL_NAME,
+                    timeout_s=limit,
+                )  # fmt: skip
+        finally:
+            answerer.close()
+        record = out_dir / "record" / "exchanges.jsonl"
+        rows = [exchange_from_endpoint(r) for r in endpoint.exchanges]
+    else:
+        raise InputError(f"semanticwiki: unknown model kind {model.kind!r} (gguf or endpoint)")
+    unknown = [r for r in rows if r["kind"] is None]
+    exchanges = out_dir / "exchanges.jsonl"
+    write_jsonl(exchanges, [r for r in rows if r["kind"] is not None])
+    problem = _failure(run, what)
+    if problem is None and not rows:
+        problem = f"SemanticWiki made no model call {what} (log: {run.log})"
+    if problem is None and unknown:
+        problem = (
+            f"SemanticWiki sent {len(unknown)} prompt(s) that are none of local mode's plan, "
+            f"page and index calls (a different client version?) (record: {record})"
+        )
+    if problem:
+        raise WikikitError(problem)
+    return WikiRun(run.output_dir, exchanges, run.log, run.seconds, len(rows), record)

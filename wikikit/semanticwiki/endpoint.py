@@ -314,6 +314,8 @@ class OllamaEndpoint:
             "meta": answer.meta if answer else {},
             "seconds": round(seconds, 4),
         }
+        if answer is not None and (answer.prompt_tokens or answer.output_tokens):
+            row["tokens"] = {"prompt": answer.prompt_tokens, "completion": answer.output_tokens}
         with self._lock:
             self.exchanges.append(row)
         self._log(self._exchanges_log, row)

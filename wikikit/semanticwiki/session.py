@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from wikikit import console
-from wikikit.semanticwiki.client import ClientRun, run_generate
+from wikikit.semanticwiki.client import DEFAULT_MODEL_NAME, ClientRun, run_generate
 from wikikit.semanticwiki.endpoint import Answerer, OllamaEndpoint
 from wikikit.semanticwiki.install import ClientInstall
 
-DEFAULT_MODEL_NAME = "wikikit"
+__all__ = ["DEFAULT_MODEL_NAME", "Job", "PassResult", "Recording", "record", "run_pass"]
 
 
 @dataclass
