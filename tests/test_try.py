@@ -1,9 +1,9 @@
 """`wikikit try RUN_DIR -r REPO`: the plumbing around the client, with the client stood in for.
 
-The real client module (wikikit.semanticwiki.client) comes with the SemanticWiki wiring; here a
-stand-in honours the interface of wikikit.eval.client (writes out_dir/wiki and exchanges.jsonl)
-so the command's part is checked: which model and repo it hands over, the scores and the paths
-it prints, and its errors.
+A stand-in for wikikit.semanticwiki.client.run_client (writes out_dir/wiki and exchanges.jsonl)
+checks the command's part: which model and repo it hands over, the scores and the paths it
+prints, and its errors. The real client writes a wiki through `wikikit try` in
+test_semanticwiki_harness.py.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from git_fixtures import commit_all, init_repo
 
 from wikikit.cli import cli
-from wikikit.eval import client as client_module
-from wikikit.eval.client import ClientRun
+from wikikit.semanticwiki import client as client_module
+from wikikit.semanticwiki.client import WikiRun
 
 LEDGER = Path(__file__).resolve().parents[1] / "demo" / "ledger"
 PAGE = (
@@ -46,7 +46,7 @@ class StandIn:
     def __init__(self):
         self.calls: list[dict] = []
 
-    def __call__(self, repo, model, out_dir, *, timeout_s=None, threads=None) -> ClientRun:
+    def __call__(self, repo, model, out_dir, *, timeout_s=None, threads=None) -> WikiRun:
         self.calls.append({"repo": repo, "model": model, "out_dir": out_dir, "threads": threads})
         wiki = out_dir / "wiki"
         wiki.mkdir(parents=True)
@@ -55,14 +55,15 @@ class StandIn:
         x = {"kind": "page", "user": '# Documentation Task: "Journal"\n', "answer": PAGE,
              "seconds": 12.5, "tokens": {"prompt": 900, "completion": 800}}  # fmt: skip
         (out_dir / "exchanges.jsonl").write_text(json.dumps(x) + "\n")
-        return ClientRun(wiki, out_dir / "exchanges.jsonl", out_dir / "client.log", 42.0)
+        x = out_dir / "exchanges.jsonl"
+        return WikiRun(wiki, x, out_dir / "client.log", 42.0, 1, x)
 
 
 def test_try_hands_the_runs_gguf_and_the_repo_at_its_commit_to_the_client(tmp_path, monkeypatch):
     run = run_dir(tmp_path)
     root, commit = repo(tmp_path)
     stand_in = StandIn()
-    monkeypatch.setattr(client_module, "load_run_client", lambda: stand_in)
+    monkeypatch.setattr(client_module, "run_client", stand_in)
     result = CliRunner().invoke(
         cli, ["try", str(run), "-r", str(root), "--commit", commit, "--threads", "2"]
     )
@@ -88,7 +89,7 @@ def test_try_another_model_and_out_folder(tmp_path, monkeypatch):
     run = run_dir(tmp_path)
     root, _ = repo(tmp_path)
     stand_in = StandIn()
-    monkeypatch.setattr(client_module, "load_run_client", lambda: stand_in)
+    monkeypatch.setattr(client_module, "run_client", stand_in)
     args = ["try", str(run), "-r", str(root), "--model", "http://127.0.0.1:8000/v1#served",
             "--out", str(tmp_path / "mine")]  # fmt: skip
     result = CliRunner().invoke(cli, args)
@@ -107,8 +108,7 @@ def test_try_errors_are_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["try", str(tmp_path / "nope"), "-r", "."])
     assert result.exit_code == 2 and "no such run directory" in result.output
     run = run_dir(tmp_path)
-    result = CliRunner().invoke(cli, ["try", str(run), "-r", str(tmp_path)])
-    # until the client module lands, the command says what is missing (and clones nothing)
-    assert result.exit_code == 1, result.output
-    assert "the SemanticWiki client is not part of this wikikit yet" in result.output
-    assert not (run / "cache").exists()
+    result = CliRunner().invoke(cli, ["try", str(run), "-r", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    result = CliRunner().invoke(cli, ["try", str(run), "-r", ".", "--threads", "0"])
+    assert result.exit_code == 2 and "--threads" in result.output

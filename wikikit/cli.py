@@ -108,12 +108,12 @@ def validate(recipes: tuple[str, ...], overrides: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("recipe")
 @click.option(
-    "--only", type=click.Choice(["data", "train", "eval", "package"]), help="Run just this stage."
+    "--only", type=click.Choice(["data", "train", "package", "eval"]), help="Run just this stage."
 )
 @click.option(
     "--from",
     "from_",
-    type=click.Choice(["data", "train", "eval", "package"]),
+    type=click.Choice(["data", "train", "package", "eval"]),
     help="Start at this stage.",
 )
 @click.option(
@@ -132,7 +132,7 @@ def run(
     overrides: tuple[str, ...],
     run_dir: str | None,
 ) -> None:
-    """Run the recipe's stages: data -> train -> eval -> package."""
+    """Run the recipe's stages: data -> train -> package -> eval."""
     from wikikit import runner
 
     runner.run(_load(recipe, overrides), only=only, from_=from_, dry_run=dry_run, run_dir=run_dir)
@@ -350,7 +350,11 @@ def inspect(run_dir: str, split: str, source: str | None, n: int, no_text: bool)
     type=click.Path(file_okay=False),
     help="Where the wiki goes (default RUN_DIR/try/REPO).",
 )
-@click.option("--threads", type=int, help="CPU threads for the bundled model.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="CPU threads for the bundled model (on a busy CPU, 1: more threads than idle cores crawl).",
+)
 @click.option("--timeout", "timeout_s", type=float, help="Give up after this many seconds.")
 @handle_errors
 def try_(run_dir: str, repo: str, commit: str | None, model: str | None, out: str | None,

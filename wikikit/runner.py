@@ -159,6 +159,20 @@ def select_stages(recipe: Recipe, only: str | None, from_: str | None) -> list[s
     return wanted
 
 
+def stage_inputs(recipe: Recipe, stage: str) -> tuple[str, ...]:
+    """The stages `stage` reads: STAGE_INPUTS plus what its module's `extra_inputs` adds for
+    this recipe's section (see wikikit.stage)."""
+    deps = tuple(STAGE_INPUTS[stage])
+    try:
+        module = _load_stage_module(stage)
+    except StageNotImplemented:
+        return deps
+    extra = getattr(module, "extra_inputs", None)
+    if extra is not None:
+        deps += tuple(d for d in extra(recipe.data.get(stage) or {}) if d not in deps)
+    return deps
+
+
 def plan_stages(
     recipe: Recipe, manifest: Manifest, run_dir: Path, stages: list[str]
 ) -> list[StagePlan]:
@@ -167,7 +181,7 @@ def plan_stages(
     for stage in STAGES:
         section_fp = recipe.fingerprint_of(STAGE_SECTIONS[stage])
         inputs = {}
-        for dep in STAGE_INPUTS[stage]:
+        for dep in stage_inputs(recipe, stage):
             inputs[dep] = fingerprints.get(dep) or manifest.stage(dep).get("fingerprint", "")
         fp = hashlib.sha256(
             json.dumps([stage, wikikit.__version__, section_fp, inputs], sort_keys=True).encode()
@@ -194,7 +208,7 @@ def plan_stages(
         else:
             changed = [d for d, f in inputs.items() if prev.get("inputs", {}).get(d) != f]
             reason = f"input stage(s) {', '.join(changed) or '?'} changed"
-        for dep in STAGE_INPUTS[stage]:
+        for dep in inputs:
             if dep not in stages and manifest.stage(dep).get("status") != "done":
                 raise WikikitError(
                     f"stage {stage} needs the {dep} stage's outputs: run `wikikit run --only {dep}` first"
@@ -223,7 +237,7 @@ def make_context(recipe: Recipe, run_dir: Path, stage: str, dry_run: bool = Fals
         run_dir=run_dir,
         out_dir=run_dir / stage,
         cache_dir=run_dir / "cache" / stage,
-        inputs={dep: run_dir / dep for dep in STAGE_INPUTS[stage]},
+        inputs={dep: run_dir / dep for dep in stage_inputs(recipe, stage)},
         dry_run=dry_run,
     )
 

@@ -1,10 +1,19 @@
-"""The contract between the runner and each stage (data, train, eval, package).
+"""The contract between the runner and each stage (data, train, package, eval).
 
 A stage module exposes `run_stage(ctx: StageContext) -> StageResult` and optionally
 `plan(ctx: StageContext) -> list[str]` (extra lines for `wikikit run --dry-run`, such as a
-cost estimate). A stage writes only under `ctx.out_dir` (with wikikit.atomic) and may keep
-state that must survive a killed run (HTTP cache, teacher cache, checkpoints) under
-`ctx.cache_dir`. It reads earlier stages' outputs from `ctx.inputs[stage_name]`.
+cost estimate) and `extra_inputs(section) -> tuple[str, ...]` (earlier stages it reads only
+with some settings of its recipe section). A stage writes only under `ctx.out_dir` (with
+wikikit.atomic) and may keep state that must survive a killed run (HTTP cache, teacher cache,
+checkpoints) under `ctx.cache_dir`. It reads earlier stages' outputs from
+`ctx.inputs[stage_name]`.
+
+The order: package comes before eval, because the eval stage judges the model where it will
+live: SemanticWiki's bundled mode loads the package stage's GGUF (`eval.harness: semanticwiki`),
+and `eval.backend: gguf` serves it. Those settings make package an input of eval
+(wikikit.eval.stage.extra_inputs), so a new GGUF re-runs the evaluation; an eval of the merged
+model (hf, vllm) or of a GGUF named in the recipe does not depend on package. A run whose gates
+fail has its package written already; the failed eval fails the run and says so.
 """
 
 from __future__ import annotations
@@ -16,21 +25,21 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wikikit.recipe.load import Recipe
 
-STAGES = ("data", "train", "eval", "package")
+STAGES = ("data", "train", "package", "eval")
 
 # Recipe sections each stage depends on (besides its input stages' fingerprints).
 STAGE_SECTIONS = {
     "data": ("seed", "model", "data"),
     "train": ("seed", "model", "train"),
-    "eval": ("seed", "model", "eval"),
     "package": ("model", "package"),
+    "eval": ("seed", "model", "eval"),
 }
-STAGE_INPUTS = {"data": (), "train": ("data",), "eval": ("train",), "package": ("train",)}
+STAGE_INPUTS = {"data": (), "train": ("data",), "package": ("train",), "eval": ("train",)}
 STAGE_MODULES = {
     "data": "wikikit.data.stage",
     "train": "wikikit.train.stage",
-    "eval": "wikikit.eval.stage",
     "package": "wikikit.package.stage",
+    "eval": "wikikit.eval.stage",
 }
 
 

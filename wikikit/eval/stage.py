@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
 from wikikit.eval.heldout import DEFAULT_ITEMS, build_items
-from wikikit.eval.local_server import free_port, serve
+from wikikit.eval.local_server import llama_cpp_server
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
 from wikikit.eval.results import (
     Intervals,
@@ -225,25 +224,6 @@ def lm_eval_model(target: ModelTarget, max_length: int | None = None) -> dict[st
 
 
 @contextlib.contextmanager
-def llama_cpp_server(gguf: str, n_ctx: int, log: Path, timeout_s: float = 300) -> Iterator[str]:
-    """`python -m llama_cpp.server` for one GGUF on 127.0.0.1; yields its completions URL."""
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        raise WikikitError(
-            "eval.backend gguf needs llama-cpp-python[server] (make setup installs it)"
-        ) from None
-    port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--host", "127.0.0.1",
-           "--port", str(port), "--n_ctx", str(n_ctx), "--model_alias", "model",
-           # the server keeps n_ctx x vocab logits by default (~26 GB at 32k x 201k): evaluation
-           # only generates, so keep a batch's worth
-           "--logits_all", "false"]  # fmt: skip
-    with serve(cmd, f"http://127.0.0.1:{port}/v1/models", log, timeout_s, "llama.cpp server"):
-        yield f"http://127.0.0.1:{port}/v1/completions"
-
-
-@contextlib.contextmanager
 def _env(values: dict[str, str | None]) -> Iterator[None]:
     old = {k: os.environ.get(k) for k in values}
     try:
@@ -334,7 +314,7 @@ def run_lm_eval(
                     target.location, n_ctx, (log_dir or Path(".")) / "llama_cpp_server.log"
                 )
             )
-            target = ModelTarget(target.label, "gguf-server", url, "model")
+            target = ModelTarget(target.label, "gguf-server", url + "/completions", "model")
             # llama.cpp's server applies repeat_penalty 1.1 unless told otherwise: greedy
             # decoding must mean what it means for the hf backend
             gen_kwargs = {**(gen_kwargs or {}), "repeat_penalty": 1.0}

@@ -19,10 +19,10 @@ from wikikit import console
 from wikikit.atomic import write_json
 from wikikit.code.repo import Repo, is_git_url, open_repo
 from wikikit.errors import InputError
-from wikikit.eval import client as client_api
-from wikikit.eval.client import ClientModel, ClientRun
 from wikikit.eval.wiki import WikiScore, score_wiki
 from wikikit.eval.wiki.pages import INDEX_PAGE
+from wikikit.semanticwiki import client as client_api
+from wikikit.semanticwiki.client import ClientModel, WikiRun
 
 
 def packaged_model(run_dir: Path) -> ClientModel:
@@ -54,7 +54,7 @@ def model_from_option(spec: str) -> ClientModel:
 @dataclass
 class Tried:
     repo: Repo
-    run: ClientRun
+    run: WikiRun
     score: WikiScore
     out_dir: Path
 
@@ -68,14 +68,14 @@ def try_wiki(
     model: str | None = None,
     timeout_s: float | None = None,
     threads: int | None = None,
-    run_client: Callable[..., ClientRun] | None = None,
+    run_client: Callable[..., WikiRun] | None = None,
 ) -> Tried:
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run directory")
     target = model_from_option(model) if model else packaged_model(run_dir)
     # looked up on the module each time, so the client can be replaced (tests, other installs)
-    client = run_client or client_api.load_run_client()  # fails before cloning without one
+    client = run_client or client_api.run_client
     spec: dict[str, Any] = {"url": repo_spec} if is_git_url(repo_spec) else {"path": repo_spec}
     if commit:
         spec["commit"] = commit
@@ -86,8 +86,7 @@ def try_wiki(
         "(minutes on a CPU; it prints its progress)"
     )
     run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads)
-    exchanges = run.exchanges if run.exchanges is not None and run.exchanges.is_file() else None
-    score = score_wiki(run.wiki_dir, repo, exchanges)
+    score = score_wiki(run.wiki_dir, repo, run.exchanges)
     write_json(
         out_dir / "scores.json",
         {

@@ -562,7 +562,7 @@ class Recipe:
 
     @property
     def stages(self) -> list[str]:
-        return list(self.data.get("stages") or ["data", "train", "eval", "package"])
+        return list(self.data.get("stages") or ["data", "train", "package", "eval"])
 
     @property
     def fingerprint(self) -> str:

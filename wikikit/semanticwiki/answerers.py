@@ -205,8 +205,7 @@ def openai_base(url: str) -> str:
 
 class ModelAnswerer:
     """`model` None: the first model the server lists (`GET /v1/models`), as llama.cpp's server
-    and a one-model vLLM serve it. `max_tokens` caps every answer below what the client asks
-    (for test models that never stop; recorded in each answer's meta)."""
+    and a one-model vLLM serve it."""
 
     name = "model"
 
@@ -217,14 +216,12 @@ class ModelAnswerer:
         *,
         api_key: str | None = None,
         timeout_s: float = 600.0,
-        max_tokens: int | None = None,
     ):
         import httpx
 
         self.base = openai_base(base_url)
         self.url = self.base + "/chat/completions"
         self.model = model
-        self.max_tokens = max_tokens
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
         self._lock = threading.Lock()
@@ -249,8 +246,6 @@ class ModelAnswerer:
         body: dict[str, Any] = {"model": self.served_model(), "messages": messages, "stream": False}
         if request.options.get("num_predict") is not None:
             body["max_tokens"] = int(request.options["num_predict"])
-        if self.max_tokens:
-            body["max_tokens"] = min(body.get("max_tokens", self.max_tokens), self.max_tokens)
         if request.options.get("temperature") is not None:
             body["temperature"] = float(request.options["temperature"])
         response = self._client.post(self.url, json=body)
@@ -261,13 +256,10 @@ class ModelAnswerer:
         content, analysis = split_harmony(message.get("content") or "")
         thinking = message.get("reasoning_content") or message.get("reasoning") or analysis
         usage = data.get("usage") or {}
-        meta: dict[str, Any] = {"finish_reason": choice.get("finish_reason")}
-        if self.max_tokens:
-            meta["max_tokens_cap"] = self.max_tokens
         return Answer(
             content,
             thinking or None,
-            meta=meta,
+            meta={"finish_reason": choice.get("finish_reason")},
             prompt_tokens=int(usage.get("prompt_tokens") or 0),
             output_tokens=int(usage.get("completion_tokens") or 0),
         )

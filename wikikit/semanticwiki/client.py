@@ -29,8 +29,12 @@ Either way `exchanges.jsonl` holds one row per model call in the shape of
 wikikit.eval.wiki.exchanges (kind, system, user, answer, thinking, options, seconds, tokens),
 the wiki is `wiki/` and the client's output `client.log`, all under the run's folder. The
 client's own sampling settings apply (plan 8,192 tokens at 0.3, pages 4,096 at 0.3, index 2,048
-at 0.7); `max_tokens` caps every answer below them, for a random test model that never stops
-(each row then records the cap), and is never set by default.
+at 0.7): wikikit sets none.
+
+Threads: in bundled mode give `threads` on a shared or busy CPU. llama.cpp's worker threads
+wait for each other spinning, so with more threads than idle cores generation crawls (measured
+here with the tiny gpt-oss on 2 busy cores: the plan call's 8,192 tokens took 472 s with
+`--threads 2` and 15.6 s with `--threads 1`).
 """
 
 from __future__ import annotations
@@ -223,8 +227,6 @@ def exchange_from_bundled(row: dict[str, Any]) -> dict[str, Any]:
     }
     if row.get("tokens"):
         out["tokens"] = dict(row["tokens"])
-    if row.get("max_tokens_cap"):
-        out["options"]["max_tokens_cap"] = row["max_tokens_cap"]
     if row.get("error"):
         out["error"] = row["error"]
     return out
@@ -236,8 +238,6 @@ def exchange_from_endpoint(row: dict[str, Any]) -> dict[str, Any]:
     if "num_predict" in options:  # Ollama's name for it
         options["max_tokens"] = options.pop("num_predict")
     meta = row.get("meta") or {}
-    if meta.get("max_tokens_cap"):
-        options["max_tokens_cap"] = meta["max_tokens_cap"]
     out = {
         "kind": row.get("call"),
         "system": row.get("system") or "",
@@ -292,7 +292,6 @@ def run_client(
     *,
     timeout_s: float | None = None,
     threads: int | None = None,
-    max_tokens: int | None = None,
     install: ClientInstall | None = None,
 ) -> WikiRun:
     """The real client writes the whole wiki for `repo` (its checkout, at its commit) with
@@ -317,8 +316,6 @@ def run_client(
         if not engine.is_file():
             raise WikikitError(f"semanticwiki: {install.root} has no node-llama-cpp ({engine})")
         env = {"WIKIKIT_RECORD_EXCHANGES": str(record), "WIKIKIT_NODE_LLAMA_CPP": str(engine)}
-        if max_tokens:
-            env["WIKIKIT_MAX_TOKENS"] = str(int(max_tokens))
         run = run_generate(
             install, repo.root, out_dir, model_path=Path(model.path).resolve(), threads=threads,
             timeout_s=limit, preload=RECORDER, extra_env=env,
@@ -329,9 +326,7 @@ def run_client(
 
         if not model.url:
             raise InputError("semanticwiki: an endpoint model needs a URL")
-        answerer = ModelAnswerer(
-            model.url, model.name, api_key=model.api_key, timeout_s=limit, max_tokens=max_tokens
-        )
+        answerer = ModelAnswerer(model.url, model.name, api_key=model.api_key, timeout_s=limit)
         try:
             with OllamaEndpoint(answerer, DEFAULT_MODEL_NAME, out_dir / "record") as endpoint:
                 run = run_generate(

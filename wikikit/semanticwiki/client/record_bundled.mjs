@@ -12,9 +12,7 @@
 // $WIKIKIT_RECORD_EXCHANGES: the system and user prompt as the session got them, the answer the
 // client received, the thinking, the sampling options, wall seconds, the sequence's token meter
 // (prompt tokens evaluated, tokens generated, thinking included) and the stop reason. The call
-// itself is passed through untouched (same arguments, same result, same errors), except for one
-// opt-in budget: $WIKIKIT_MAX_TOKENS caps each answer's maxTokens (a random test model never
-// stops on its own); the row then says `max_tokens_cap`, so no capped answer passes for a full one.
+// itself is passed through untouched: same arguments, same result, same errors.
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -25,7 +23,6 @@ if (!out || !entry) {
 }
 const { LlamaChatSession } = await import(pathToFileURL(entry).href);
 const original = LlamaChatSession.prototype.promptWithMeta;
-const cap = Number.parseInt(process.env.WIKIKIT_MAX_TOKENS ?? "", 10) || null;
 let calls = 0;
 
 function text(value) {
@@ -55,12 +52,10 @@ LlamaChatSession.prototype.promptWithMeta = async function (prompt, options = {}
     turns: history.length + 1,
     options: { max_tokens: options.maxTokens ?? null, temperature: options.temperature ?? null },
   };
-  if (cap != null) row.max_tokens_cap = cap;
-  const asked = cap == null ? options : { ...options, maxTokens: Math.min(options.maxTokens ?? cap, cap) };
   const before = meter(this);
   const started = performance.now();
   try {
-    const result = await original.call(this, prompt, asked);
+    const result = await original.call(this, prompt, options);
     const items = result?.response ?? [];
     const thoughts = items.filter((i) => typeof i === "object" && i?.segmentType === "thought");
     row.answer = result?.responseText ?? "";
