@@ -48,7 +48,7 @@ def _run(tmp_path, *overrides, **kw):
 
 def test_second_run_skips_every_finished_stage(probe):
     calls, _ = _run(probe)
-    assert calls == ["data", "train", "eval", "package"]
+    assert calls == ["data", "train", "package", "eval"]
     manifest = json.loads((probe / "run" / "manifest.json").read_text())
     assert {s: v["status"] for s, v in manifest["stages"].items()} == dict.fromkeys(calls, "done")
     assert manifest["versions"]["wikikit"] and manifest["recipe_fingerprint"]
@@ -62,9 +62,9 @@ def test_second_run_skips_every_finished_stage(probe):
     [
         ("eval.limit=4", ["eval"]),
         ("package.gguf.outtype=q8_0", ["package"]),
-        ("train.max_steps=3", ["train", "eval", "package"]),
-        ("data.size=11", ["data", "train", "eval", "package"]),
-        ("seed=2", ["data", "train", "eval", "package"]),  # package follows train's new weights
+        ("train.max_steps=3", ["train", "package", "eval"]),
+        ("data.size=11", ["data", "train", "package", "eval"]),
+        ("seed=2", ["data", "train", "package", "eval"]),  # package follows train's new weights
     ],
 )
 def test_changing_one_key_reruns_only_dependent_stages(probe, override, expected):
@@ -87,9 +87,36 @@ def test_only_and_from(probe):
     calls, _ = _run(probe, only="data")
     assert calls == ["data"]
     calls, _ = _run(probe, from_="train")
-    assert calls == ["train", "eval", "package"]
+    assert calls == ["train", "package", "eval"]
     calls, _ = _run(probe, from_="eval")
     assert calls == []  # up to date
+
+
+def test_a_stage_chooses_its_inputs_from_its_section(probe, monkeypatch):
+    """eval reads package when its settings say so (the packaged GGUF): a new GGUF re-runs it;
+    without package among its inputs, a package change leaves it alone."""
+    from types import SimpleNamespace
+
+    from wikikit.eval import stage as eval_stage
+
+    probe_eval = SimpleNamespace(run_stage=stage_probe.run_stage, inputs=eval_stage.inputs)
+    monkeypatch.setattr(
+        runner, "_load_stage_module", lambda stage: probe_eval if stage == "eval" else stage_probe
+    )
+    harness = "eval={harness: semanticwiki, heldout: {repos: {x: .}}}"
+    _run(probe, harness)
+    calls, plans = _run(probe, harness, "package.gguf.outtype=q8_0")
+    assert calls == ["package", "eval"]
+    assert next(p for p in plans if p.stage == "eval").input_fingerprints.keys() == {"package"}
+    explicit = "eval={harness: semanticwiki, semanticwiki: {url: 'http://127.0.0.1:9/v1'}}"
+    _run(probe, explicit)
+    calls, _ = _run(probe, explicit, "package.gguf.outtype=bf16")
+    assert calls == ["package"]
+    assert eval_stage.inputs({}) == ("train",)  # hf on the merged model
+    assert eval_stage.inputs({"backend": "gguf"}) == ("package",)
+    assert eval_stage.inputs({"backend": "gguf", "gguf": "m.gguf", "compare_base": True}) == (
+        "train",
+    )
 
 
 def test_missing_input_stage_is_a_clear_error(probe):

@@ -46,7 +46,7 @@ class StandIn:
     def __init__(self):
         self.calls: list[dict] = []
 
-    def __call__(self, repo, model, out_dir, *, timeout_s=None, threads=None) -> WikiRun:
+    def __call__(self, repo, model, out_dir, *, timeout_s=None, threads=None, seed=None):
         self.calls.append({"repo": repo, "model": model, "out_dir": out_dir, "threads": threads})
         wiki = out_dir / "wiki"
         wiki.mkdir(parents=True)

@@ -9,15 +9,15 @@ calling the code under test.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
+import planted_wiki as planted
 import pytest
 from git_fixtures import commit_all, git, init_repo
+from planted_wiki import BAD_PAGE, at_commit, def_ranges
 
 from wikikit.code.repo import open_repo
 from wikikit.errors import InputError
@@ -45,32 +45,6 @@ def shop_repo(tmp_path_factory):
     return repo_dir, commit, repo
 
 
-def at_commit(repo_dir: Path, commit: str, path: str) -> list[str] | None:
-    proc = subprocess.run(
-        ["git", "show", f"{commit}:{path}"], cwd=repo_dir, capture_output=True, text=True
-    )
-    return proc.stdout.splitlines() if proc.returncode == 0 else None
-
-
-def def_ranges(source: str) -> dict[str, list[tuple[int, int]]]:
-    """name and Class.name -> [(first line incl. decorators, last line)] from Python's ast."""
-    out: dict[str, list[tuple[int, int]]] = {}
-
-    def visit(body, parent):
-        for node in body:
-            if isinstance(node, ast.FunctionDef | ast.ClassDef):
-                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-                span = (start, node.end_lineno)
-                out.setdefault(node.name, []).append(span)
-                if parent:
-                    out.setdefault(f"{parent}.{node.name}", []).append(span)
-                if isinstance(node, ast.ClassDef):
-                    visit(node.body, node.name)
-
-    visit(ast.parse(source).body, None)
-    return out
-
-
 # (component heading, the name its sentence gives, path, cited line)
 COMPONENTS = [
     ("OrderStore", "OrderStore", "shop/storage.py", 11),  # the class line: precise
@@ -84,26 +58,9 @@ COMPONENTS = [
 
 
 def good_page(title: str, related: list[str]) -> str:
-    parts = [f"# {title}", "", "## Overview", "", "The shop keeps orders and prices items.", ""]
-    parts += ["## Key Components", ""]
-    for heading, name, path, line in COMPONENTS:
-        parts += [
-            f"### {heading}",
-            "",
-            f"The `{name}` code does its job 📄 [{path}:{line}](../{path}#L{line}).",
-            "",
-        ]
-    parts += ["### Undocumented", "", "A part with no reference at all.", ""]
-    parts += ["## How It Works", "", "```mermaid", "flowchart TD", "  A[cart] --> B[order]", "```"]
-    parts += ["", "```mermaid", "flowchart TD", "  A --> ", "```", ""]
-    parts += ["## Related Documentation", ""] + [f"- [{r}](./{r.lower()}.md)" for r in related]
-    return "\n".join(parts) + "\n"
+    return planted.good_page(title, related, COMPONENTS)
 
 
-BAD_PAGE = """Pricing is about money.
-
-Nothing else: no H1, no sections, see [[Refunds]] and [the api](sub/../api.md#top).
-"""
 INDEX = "# shop\n\n- [Storage](./storage.md)\n- [Pricing](./pricing.md)\n- [Gone](./gone.md)\n"
 
 

@@ -356,14 +356,17 @@ def inspect(run_dir: str, split: str, source: str | None, n: int, no_text: bool)
     help="CPU threads for the bundled model (on a busy CPU, 1: more threads than idle cores crawl).",
 )
 @click.option("--timeout", "timeout_s", type=float, help="Give up after this many seconds.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), help="Seed the model's sampling: the same wiki again."
+)
 @handle_errors
 def try_(run_dir: str, repo: str, commit: str | None, model: str | None, out: str | None,
-         threads: int | None, timeout_s: float | None) -> None:  # fmt: skip
+         threads: int | None, timeout_s: float | None, seed: int | None) -> None:  # fmt: skip
     """Let the real SemanticWiki client write a wiki for REPO with the run's packaged model."""
     from wikikit.eval.try_wiki import summary, try_wiki
 
     tried = try_wiki(Path(run_dir), repo, commit=commit, out=Path(out) if out else None,
-                     model=model, timeout_s=timeout_s, threads=threads)  # fmt: skip
+                     model=model, timeout_s=timeout_s, threads=threads, seed=seed)  # fmt: skip
     click.echo("\n".join(summary(tried)))
 
 

@@ -30,6 +30,7 @@ from wikikit.errors import InputError, StageNotImplemented, WikikitError
 from wikikit.recipe.load import Recipe
 from wikikit.stage import (
     STAGE_INPUTS,
+    STAGE_INPUTS_ANY,
     STAGE_MODULES,
     STAGE_SECTIONS,
     STAGES,
@@ -160,17 +161,20 @@ def select_stages(recipe: Recipe, only: str | None, from_: str | None) -> list[s
 
 
 def stage_inputs(recipe: Recipe, stage: str) -> tuple[str, ...]:
-    """The stages `stage` reads: STAGE_INPUTS plus what its module's `extra_inputs` adds for
-    this recipe's section (see wikikit.stage)."""
-    deps = tuple(STAGE_INPUTS[stage])
+    """The stages `stage` reads with this recipe: its module's `inputs(section)` when it has
+    one (wikikit.stage), else STAGE_INPUTS."""
     try:
         module = _load_stage_module(stage)
     except StageNotImplemented:
-        return deps
-    extra = getattr(module, "extra_inputs", None)
-    if extra is not None:
-        deps += tuple(d for d in extra(recipe.data.get(stage) or {}) if d not in deps)
-    return deps
+        return tuple(STAGE_INPUTS[stage])
+    choose = getattr(module, "inputs", None)
+    if choose is None:
+        return tuple(STAGE_INPUTS[stage])
+    chosen = tuple(choose(recipe.data.get(stage) or {}))
+    allowed = STAGE_INPUTS_ANY[stage]
+    if any(dep not in allowed for dep in chosen):
+        raise WikikitError(f"stage {stage}: inputs {chosen} not among {allowed}")
+    return chosen
 
 
 def plan_stages(

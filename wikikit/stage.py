@@ -2,8 +2,9 @@
 
 A stage module exposes `run_stage(ctx: StageContext) -> StageResult` and optionally
 `plan(ctx: StageContext) -> list[str]` (extra lines for `wikikit run --dry-run`, such as a
-cost estimate) and `extra_inputs(section) -> tuple[str, ...]` (earlier stages it reads only
-with some settings of its recipe section). A stage writes only under `ctx.out_dir` (with
+cost estimate) and `inputs(section) -> tuple[str, ...]` (the earlier stages it reads with this
+recipe section's settings, among STAGE_INPUTS_ANY; without it, STAGE_INPUTS). A stage writes
+only under `ctx.out_dir` (with
 wikikit.atomic) and may keep state that must survive a killed run (HTTP cache, teacher cache,
 checkpoints) under `ctx.cache_dir`. It reads earlier stages' outputs from
 `ctx.inputs[stage_name]`.
@@ -11,8 +12,8 @@ checkpoints) under `ctx.cache_dir`. It reads earlier stages' outputs from
 The order: package comes before eval, because the eval stage judges the model where it will
 live: SemanticWiki's bundled mode loads the package stage's GGUF (`eval.harness: semanticwiki`),
 and `eval.backend: gguf` serves it. Those settings make package an input of eval
-(wikikit.eval.stage.extra_inputs), so a new GGUF re-runs the evaluation; an eval of the merged
-model (hf, vllm) or of a GGUF named in the recipe does not depend on package. A run whose gates
+(wikikit.eval.stage.inputs), so a new GGUF re-runs the evaluation; an eval of the merged model
+(hf, vllm) reads train instead, and one of a GGUF or URL named in the recipe reads neither. A run whose gates
 fail has its package written already; the failed eval fails the run and says so.
 """
 
@@ -35,6 +36,9 @@ STAGE_SECTIONS = {
     "eval": ("seed", "model", "eval"),
 }
 STAGE_INPUTS = {"data": (), "train": ("data",), "package": ("train",), "eval": ("train",)}
+# What a stage's `inputs(section)` may choose from.
+STAGE_INPUTS_ANY = {"data": (), "train": ("data",), "package": ("train",),
+                    "eval": ("train", "package")}  # fmt: skip
 STAGE_MODULES = {
     "data": "wikikit.data.stage",
     "train": "wikikit.train.stage",

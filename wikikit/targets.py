@@ -10,6 +10,8 @@ HEADLINE = {
     "codewikibench": "codewikibench",
     "wikikit_tooluse": "tooluse",
     "semanticwiki_page": "refs_right",
+    # the semanticwiki harness: whole wikis the client wrote (gate semanticwiki/mermaid_valid too)
+    "semanticwiki": "refs_right",
 }
 TARGETS = {
     "wikikit_traceability": 0.90,
@@ -18,4 +20,5 @@ TARGETS = {
     "codewikibench": 0.70,
     "wikikit_tooluse": 0.95,
     "semanticwiki_page": 0.90,
+    "semanticwiki": 0.90,
 }

@@ -180,3 +180,44 @@ def codewikibench_items(summary: Mapping[str, Any], task: str = "codewikibench")
         for r in summary["repos"]
     }
     return {task: {"codewikibench": scores, "judged_leaves": judged}}
+
+
+def _share(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _figure(value: Any, fmt: str) -> str:
+    return "" if value is None else fmt.format(value)
+
+
+def wiki_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    """Markdown: per model and held-out repository, where the wiki is, what it cost, its scores."""
+    head = ["model", "repo", "pages", "calls", "s/page", "tokens/page", "retries", "refs right",
+            "mermaid", "links", "h1", "codewikibench", "wiki"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, rows in repos.items():
+        for r in rows:
+            s = r.get("scores") or {}
+            cwb = (r.get("codewikibench") or {}).get("score")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        label,
+                        str(r.get("repo")),
+                        str(r.get("pages")),
+                        str(r.get("calls")),
+                        _figure(s.get("seconds_per_page"), "{:.1f}"),
+                        _figure(s.get("tokens_per_page"), "{:.0f}"),
+                        _figure(s.get("retries"), "{}"),
+                        _share(s.get("refs_right")),
+                        _share(s.get("mermaid_valid")),
+                        _share(s.get("links")),
+                        _share(s.get("h1")),
+                        _share(cwb),
+                        f"`{r.get('wiki')}`",
+                    ]
+                )  # fmt: skip
+                + " |"
+            )
+    return "\n".join(lines) + "\n"

@@ -32,6 +32,15 @@ from wikikit import console
 from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.codewikibench.judge import UPSTREAM_ERROR_RULE, JudgeSettings
+from wikikit.eval.harness import (
+    HARNESS,
+    WIKI_TASK,
+    harness_plan,
+    heldout_rubrics,
+    reads_package,
+    run_harness,
+)
+from wikikit.eval.harness import models as harness_models
 from wikikit.eval.heldout import DEFAULT_ITEMS, build_items
 from wikikit.eval.local_server import llama_cpp_server
 from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
@@ -44,11 +53,14 @@ from wikikit.eval.results import (
     intervals,
     lm_eval_items,
     missed,
+    points,
     results_table,
+    wiki_table,
 )
 from wikikit.eval.stats import DEFAULT_ITERATIONS, GateVerdict
 from wikikit.eval.vllm import SERVED_NAME, lm_eval_model_args, vllm_server
 from wikikit.paths import EVAL_TASKS_DIR
+from wikikit.semanticwiki.protocol import CLIENT_VERSION
 from wikikit.stage import StageContext, StageResult
 from wikikit.targets import HEADLINE, TARGETS
 
@@ -387,94 +399,258 @@ def _base_target(ctx: StageContext) -> ModelTarget:
 
 
 def plan(ctx: StageContext) -> list[str]:
-    tasks = ctx.section.get("tasks", list(DEFAULT_TASKS))
-    lines = [f"eval: {', '.join(tasks)} with lm-eval ({ctx.section.get('backend', 'hf')})"]
-    if ctx.section.get("compare_base"):
-        lines.append("eval: also the base model, for a side-by-side table")
-    repos = sorted((ctx.section.get("heldout") or {}).get("repos") or {})
+    section = ctx.section
+    harness = section.get("harness", "lm-eval") == HARNESS
+    tasks = list(section.get("tasks", () if harness else DEFAULT_TASKS))
+    lines = []
+    repos = sorted((section.get("heldout") or {}).get("repos") or {})
+    if harness:
+        lines += harness_plan(section, repos)
+    if tasks:
+        lines.append(f"eval: {', '.join(tasks)} with lm-eval ({section.get('backend', 'hf')})")
+        if section.get("compare_base"):
+            lines.append("eval: also the base model, for a side-by-side table")
     if repos and any(t in SEMANTICWIKI_TASKS for t in tasks):
-        n = (ctx.section.get("heldout") or {}).get("items", DEFAULT_ITEMS)
+        n = (section.get("heldout") or {}).get("items", DEFAULT_ITEMS)
         lines.append(f"eval: up to {n} SemanticWiki page items from {', '.join(repos)}")
-    judges = ctx.section.get("judges") or (
-        [ctx.section["judge"]] if ctx.section.get("judge") else []
-    )
-    if judges and "codewikibench" in tasks:
+    judges = section.get("judges") or ([section["judge"]] if section.get("judge") else [])
+    if judges and ("codewikibench" in tasks or harness):
         models = ", ".join(str(j.get("model")) for j in judges)
         lines.append(f"eval: CodeWikiBench judged leaf by leaf by {models}")
     return lines
 
 
-def run_stage(ctx: StageContext) -> StageResult:
-    section = ctx.section
-    tasks = list(section.get("tasks", DEFAULT_TASKS))
-    unknown = [t for t in tasks if t not in HEADLINE]
+def inputs(section: dict[str, Any]) -> tuple[str, ...]:
+    """The earlier stages this eval reads (wikikit.stage): train for the merged model (hf,
+    vllm, a vLLM-served harness model) and the base model's name in train/metrics.json; package
+    for its GGUF (the semanticwiki harness's default, eval.backend gguf without eval.gguf)."""
+    harness = section.get("harness", "lm-eval") == HARNESS
+    lm = bool(section.get("tasks", () if harness else DEFAULT_TASKS))
+    backend = section.get("backend", "hf")
+    spec = section.get("semanticwiki") or {}
+    base = spec.get("base") or {}
+    train = lm and (backend in ("hf", "vllm") or bool(section.get("compare_base")))
+    train = train or (
+        harness
+        and (
+            spec.get("serve") == "vllm"
+            or (section.get("compare_base") and base.get("serve") == "vllm")
+        )
+    )
+    package = reads_package(section) or (lm and backend == "gguf" and not section.get("gguf"))
+    return tuple(s for s, needed in (("train", train), ("package", package)) if needed)
+
+
+@dataclass
+class Measured:
+    """Scores with intervals of one evaluation part (lm-eval tasks or the wiki harness)."""
+
+    found: Intervals = field(default_factory=dict)
+    base: Intervals | None = None
+    diff: Intervals | None = None
+
+
+def _merge(parts: list[Measured]) -> Measured:
+    out = Measured()
+    for part in parts:
+        out.found.update(part.found)
+        if part.base is not None:
+            out.base = {**(out.base or {}), **part.base}
+        if part.diff is not None:
+            out.diff = {**(out.diff or {}), **part.diff}
+    return out
+
+
+def _tasks(section: dict[str, Any]) -> list[str]:
+    harness = section.get("harness", "lm-eval")
+    tasks = list(section.get("tasks", DEFAULT_TASKS if harness == "lm-eval" else ()))
+    unknown = [t for t in tasks if t not in HEADLINE or t == WIKI_TASK]
     if unknown:
         raise InputError(f"eval.tasks: unknown task(s) {', '.join(unknown)}")
-    limit = section.get("limit")
-    gen_kwargs = (
-        {"max_gen_toks": section["max_gen_tokens"]} if section.get("max_gen_tokens") else None
-    )
-    judge_env = _judge_env(ctx, tasks)
-    judge_env.update(_heldout_env(ctx, tasks))
-    target = resolve_target(ctx)
-    # known before the (long) fine-tuned run, so a missing base model fails fast
-    base_target = _base_target(ctx) if section.get("compare_base") else None
+    if harness == HARNESS and "codewikibench" in tasks:
+        raise InputError(
+            "eval.tasks: codewikibench (hand-made wikis in one judge prompt) goes with "
+            "eval.harness lm-eval; with the semanticwiki harness CodeWikiBench judges the "
+            "client's wikis on the benchmark's rubrics: drop it from eval.tasks"
+        )
+    return tasks
+
+
+def run_stage(ctx: StageContext) -> StageResult:
+    section = ctx.section
+    tasks = _tasks(section)
+    harness = section.get("harness", "lm-eval") == HARNESS
     boot = section.get("bootstrap") or {}
     iters, seed = int(boot.get("iterations", DEFAULT_ITERATIONS)), int(boot.get("seed", 0))
-    common = {
-        "limit": limit,
-        "gen_kwargs": gen_kwargs,
-        "extra_env": judge_env,
-        "log_dir": ctx.out_dir,
-    }
-    results = run_lm_eval(target, tasks, **common)
-    scores = _scores(results, tasks)
-    items = lm_eval_items(results, tasks)
-    found = intervals(items, iters, seed)
-    base_results = base_scores = base_found = diff = None
-    if base_target is not None:
-        base_results = run_lm_eval(base_target, tasks, **common)
-        base_scores = _scores(base_results, tasks)
-        base_items = lm_eval_items(base_results, tasks)
-        base_found = intervals(base_items, iters, seed)
-        diff = differences(base_items, items, iters, seed)
+    parts: list[Measured] = []
+    out: dict[str, Any] = {"tasks": tasks}
+    wiki = _wiki_harness(ctx, iters, seed) if harness else None
+    if wiki is not None:
+        parts.append(wiki.pop("measured"))
+        out["harness"] = wiki
+    results = base_results = None
+    scores: dict[str, dict[str, float]] = {}
+    base_scores: dict[str, dict[str, float]] | None = None
+    if tasks:
+        limit = section.get("limit")
+        gen_kwargs = (
+            {"max_gen_toks": section["max_gen_tokens"]} if section.get("max_gen_tokens") else None
+        )
+        judge_env = _judge_env(ctx, tasks)
+        judge_env.update(_heldout_env(ctx, tasks))
+        target = resolve_target(ctx)
+        # known before the (long) fine-tuned run, so a missing base model fails fast
+        base_target = _base_target(ctx) if section.get("compare_base") else None
+        common = {
+            "limit": limit,
+            "gen_kwargs": gen_kwargs,
+            "extra_env": judge_env,
+            "log_dir": ctx.out_dir,
+        }
+        results = run_lm_eval(target, tasks, **common)
+        scores = _scores(results, tasks)
+        items = lm_eval_items(results, tasks)
+        part = Measured(intervals(items, iters, seed))
+        if base_target is not None:
+            base_results = run_lm_eval(base_target, tasks, **common)
+            base_scores = _scores(base_results, tasks)
+            base_items = lm_eval_items(base_results, tasks)
+            part.base = intervals(base_items, iters, seed)
+            part.diff = differences(base_items, items, iters, seed)
+        parts.append(part)
+        out["model"] = {
+            "backend": target.backend,
+            "location": target.location,
+            "name": target.model_name,
+        }
+    elif wiki is not None:
+        tuned = wiki["models"]["fine-tuned"]
+        out["model"] = {"backend": f"semanticwiki {tuned['how']}", "location": tuned["location"],
+                        "name": tuned.get("name")}  # fmt: skip
+    m = _merge(parts)
+    measured_tasks = list(m.found)
+    # the harness's scores are its interval points (whole wikis, one item per repository)
+    for task in measured_tasks:
+        if task not in scores:
+            scores[task] = points({task: m.found[task]})[task]
+            if m.base is not None and task in m.base:
+                base_scores = {**(base_scores or {}), **points({task: m.base[task]})}
     gates = section.get("gates", {}) or {}
-    verdicts = check_gates(gates, found)
+    verdicts = check_gates(gates, m.found)
     not_met = missed(verdicts)
+    notes = _notes(tasks, wiki)
     write_json(
         ctx.out_dir / "results.json",
         {
-            "model": {
-                "backend": target.backend,
-                "location": target.location,
-                "name": target.model_name,
-            },
-            "tasks": tasks,
+            **out,
             "scores": scores,
             "base_scores": base_scores,
-            "intervals": as_json(found),
-            "base_intervals": as_json(base_found) if base_found is not None else None,
-            "differences": as_json(diff) if diff is not None else None,
-            "bootstrap": {"iterations": iters, "seed": seed, "level": 0.95, "over": "items"},
-            "targets": {t: {"metric": HEADLINE[t], "target": TARGETS[t]} for t in tasks},
+            "intervals": as_json(m.found),
+            "base_intervals": as_json(m.base) if m.base is not None else None,
+            "differences": as_json(m.diff) if m.diff is not None else None,
+            "bootstrap": {"iterations": iters, "seed": seed, "level": 0.95,
+                          "over": "items (lm-eval documents; held-out repositories for wikis)"},
+            "targets": {
+                t: {"metric": HEADLINE[t], "target": TARGETS[t]}
+                for t in measured_tasks
+                if t in HEADLINE
+            },
             "gates": {
                 "required": gates,
                 "verdicts": [v.as_dict() for v in verdicts],
                 "missed": not_met,
             },
-            "notes": _notes(tasks),
-            "lm_eval": _serializable(results),
+            "notes": notes,
+            "lm_eval": _serializable(results) if results else None,
             "lm_eval_base": _serializable(base_results) if base_results else None,
         },
-    )
+    )  # fmt: skip
     write_text(
-        ctx.out_dir / "results.md", results_markdown(found, base_found, diff, verdicts, tasks)
+        ctx.out_dir / "results.md",
+        results_markdown(m.found, m.base, m.diff, verdicts, notes, wiki),
     )
-    counts = {t: scores[t].get(HEADLINE[t]) for t in tasks}
+    counts = {t: scores[t].get(HEADLINE[t]) for t in measured_tasks if t in HEADLINE}
+    outputs = ["results.json", "results.md"]
+    if wiki is not None:
+        outputs.append("wikis")
+        if (ctx.out_dir / "codewikibench").is_dir():
+            outputs.append("codewikibench")
     if not_met:
         raise WikikitError("eval gates missed: " + "; ".join(not_met))
     summary = ", ".join(f"{t} {v:.3f}" for t, v in counts.items() if v is not None)
-    return StageResult(outputs=["results.json", "results.md"], counts=counts, summary=summary)
+    return StageResult(outputs=outputs, counts=counts, summary=summary)
+
+
+def _package_gguf(ctx: StageContext) -> Path:
+    package = ctx.inputs.get("package") or ctx.run_dir / "package"
+    found = package_ggufs(Path(package))
+    if len(found) != 1:
+        raise InputError(
+            f"eval.harness semanticwiki: {len(found) or 'no'} GGUF files under {package}; "
+            "run the package stage or set eval.semanticwiki.gguf (or url, or serve)"
+        )
+    return found[0]
+
+
+def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
+    """The semanticwiki harness (wikikit.eval.harness): wikis, scores, judge, intervals."""
+    from wikikit.eval.codewikibench.bench import make_judges
+    from wikikit.eval.heldout import heldout_repos
+
+    repos = heldout_repos(ctx)
+    if not repos:
+        raise InputError(
+            "eval.heldout.repos: the semanticwiki harness writes wikis for the held-out "
+            "repositories: name them there (each held out by data.holdout)"
+        )
+    tuned, base = harness_models(
+        ctx,
+        lambda: _package_gguf(ctx),
+        lambda: _merged_model(ctx),
+        lambda: _base_target(ctx).location,
+    )
+    rubrics = heldout_rubrics(ctx.run_dir / "data" / "rubrics", list(repos))
+    configs, keys = judge_configs(ctx)
+    judges = make_judges(configs, keys, ctx.cache_dir / "judge.sqlite") if rubrics else []
+    runs = [run_harness(ctx, tuned, repos, rubrics, judges)]
+    if base is not None:
+        runs.append(run_harness(ctx, base, repos, rubrics, judges))
+    tuned_items = runs[0].items()
+    measured = Measured(intervals(tuned_items, iters, seed))
+    if base is not None:
+        base_items = runs[1].items()
+        measured.base = intervals(base_items, iters, seed)
+        measured.diff = differences(base_items, tuned_items, iters, seed)
+    notes = [
+        f"semanticwiki: SemanticWiki {CLIENT_VERSION} (--full-local, its own prompts and "
+        f"sampling) wrote one wiki per held-out repository ({', '.join(sorted(repos))}); its "
+        "scores and CodeWikiBench's are items per repository, so their intervals are a "
+        f"bootstrap over {len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} "
+        "(none with one)."
+    ]
+    if ctx.section.get("compare_base") and base is None:
+        notes.append(
+            "semanticwiki: no base-model wikis: name the base for the client in "
+            "eval.semanticwiki.base (its GGUF, a served URL, or serve: vllm)"
+        )
+    if not rubrics:
+        notes.append(
+            "codewikibench: not judged: the data stage wrote no rubrics for the held-out "
+            "repositories (data/rubrics/; a codewikibench source with their rows)"
+        )
+    elif not judges:
+        notes.append("codewikibench: not judged: set eval.judges (or eval.judge)")
+    else:
+        notes.append(UPSTREAM_ERROR_RULE)
+    return {
+        "name": HARNESS,
+        "client": CLIENT_VERSION,
+        "models": {r.model.label: r.model.as_json() for r in runs},
+        "repos": {r.model.label: r.rows() for r in runs},
+        "codewikibench": {r.model.label: r.judged for r in runs if r.judged is not None},
+        "notes": notes,
+        "measured": measured,
+    }
 
 
 def _heldout_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
@@ -494,13 +670,15 @@ def _heldout_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
     }
 
 
-def _notes(tasks: list[str]) -> list[str]:
+def _notes(tasks: list[str], wiki: dict[str, Any] | None = None) -> list[str]:
     notes = [
         "Each value carries a 95% percentile-bootstrap interval over the scored items; "
         "a gate passes only when the interval's lower end reaches it."
     ]
     if "codewikibench" in tasks:
         notes.append(UPSTREAM_ERROR_RULE)
+    if wiki is not None:
+        notes += [n for n in wiki["notes"] if n not in notes]
     return notes
 
 
@@ -509,8 +687,11 @@ def results_markdown(
     base: Intervals | None,
     diff: Intervals | None,
     verdicts: list[GateVerdict],
-    tasks: list[str],
+    notes: list[str],
+    wiki: dict[str, Any] | None = None,
 ) -> str:
     table = results_table(found, base, diff)
-    notes = "".join(f"- {n}\n" for n in _notes(tasks))
-    return f"# Evaluation\n\n{table}\n## Gates\n\n{gates_markdown(verdicts)}\n## Notes\n\n{notes}"
+    text = f"# Evaluation\n\n{table}\n## Gates\n\n{gates_markdown(verdicts)}\n"
+    if wiki is not None:
+        text += "## Wikis SemanticWiki wrote\n\n" + wiki_table(wiki["repos"]) + "\n"
+    return text + "## Notes\n\n" + "".join(f"- {n}\n" for n in notes)

@@ -68,6 +68,7 @@ def try_wiki(
     model: str | None = None,
     timeout_s: float | None = None,
     threads: int | None = None,
+    seed: int | None = None,
     run_client: Callable[..., WikiRun] | None = None,
 ) -> Tried:
     run_dir = Path(run_dir)
@@ -85,7 +86,7 @@ def try_wiki(
         f"try: SemanticWiki documents {repo.id} with {target.describe()} "
         "(minutes on a CPU; it prints its progress)"
     )
-    run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads)
+    run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads, seed=seed)
     score = score_wiki(run.wiki_dir, repo, run.exchanges)
     write_json(
         out_dir / "scores.json",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wikikit.report.html import Raw, chart, esc, note, table
+from wikikit.report.html import Raw, chart, code, esc, note, table
 from wikikit.report.run_view import RunView, stage_banner
 
 
@@ -152,6 +152,9 @@ def section_eval(view: RunView) -> Raw:
             note("no base-model scores (set eval.compare_base: true to see base vs fine-tuned).")
         )
     out.append(_gates(r.get("gates") or {}))
+    harness = r.get("harness")
+    if isinstance(harness, dict) and harness.get("repos"):
+        out.append(_wikis(harness))
     for line in r.get("notes") or []:
         out.append(note(str(line)))
     listed = [f"{t}: {HEADLINE[t]} > {v:.2f}" for t, v in TARGETS.items() if t not in tasks]
@@ -183,3 +186,55 @@ def _gates(gates: dict[str, Any]) -> Raw:
             + "</ul>"
         )
     return note("all gates met", "good")
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "" if value is None else fmt.format(value)
+
+
+def _wikis(harness: dict[str, Any]) -> Raw:
+    """The semanticwiki harness: per model and held-out repository, the wiki the real client
+    wrote, what it cost and how it scores."""
+    rows = []
+    for label, repos in (harness.get("repos") or {}).items():
+        for w in repos if isinstance(repos, list) else []:
+            s = w.get("scores") or {}
+            rows.append(
+                [
+                    label,
+                    w.get("repo", ""),
+                    w.get("pages", ""),
+                    w.get("calls", ""),
+                    _num(s.get("seconds_per_page"), "{:.1f}"),
+                    _num(s.get("tokens_per_page"), "{:.0f}"),
+                    _num(s.get("refs_right"), "{:.2f}"),
+                    _num(s.get("mermaid_valid"), "{:.2f}"),
+                    _num(s.get("links"), "{:.2f}"),
+                    _num((w.get("codewikibench") or {}).get("score"), "{:.3f}"),
+                    code(w.get("wiki", "")),
+                ]
+            )
+    head = (
+        f"<p><b>Wikis the real client wrote</b> (SemanticWiki {esc(harness.get('client', '?'))}, "
+        "--full-local, its own prompts and sampling):</p>"
+    )
+    return Raw(
+        head
+        + table(
+            [
+                "model",
+                "repo",
+                "pages",
+                "calls",
+                "s/page",
+                "tokens/page",
+                "refs right",
+                "mermaid",
+                "links",
+                "codewikibench",
+                "wiki",
+            ],
+            rows,
+            numeric=(2, 3, 4, 5, 6, 7, 8, 9),
+        )  # fmt: skip
+    )

@@ -205,7 +205,8 @@ def openai_base(url: str) -> str:
 
 class ModelAnswerer:
     """`model` None: the first model the server lists (`GET /v1/models`), as llama.cpp's server
-    and a one-model vLLM serve it."""
+    and a one-model vLLM serve it. `seed` goes with every request (the OpenAI API's `seed`,
+    which vLLM and llama.cpp's server honour), so a run's draws repeat."""
 
     name = "model"
 
@@ -216,12 +217,14 @@ class ModelAnswerer:
         *,
         api_key: str | None = None,
         timeout_s: float = 600.0,
+        seed: int | None = None,
     ):
         import httpx
 
         self.base = openai_base(base_url)
         self.url = self.base + "/chat/completions"
         self.model = model
+        self.seed = seed
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
         self._lock = threading.Lock()
@@ -248,6 +251,8 @@ class ModelAnswerer:
             body["max_tokens"] = int(request.options["num_predict"])
         if request.options.get("temperature") is not None:
             body["temperature"] = float(request.options["temperature"])
+        if self.seed is not None:
+            body["seed"] = int(self.seed)
         response = self._client.post(self.url, json=body)
         response.raise_for_status()
         data = response.json()

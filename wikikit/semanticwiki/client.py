@@ -29,7 +29,9 @@ Either way `exchanges.jsonl` holds one row per model call in the shape of
 wikikit.eval.wiki.exchanges (kind, system, user, answer, thinking, options, seconds, tokens),
 the wiki is `wiki/` and the client's output `client.log`, all under the run's folder. The
 client's own sampling settings apply (plan 8,192 tokens at 0.3, pages 4,096 at 0.3, index 2,048
-at 0.7): wikikit sets none.
+at 0.7): wikikit sets none. `seed` only makes the draw repeatable: in bundled mode the recorder
+passes it to every call (node-llama-cpp's `seed` prompt option), served models get it as the
+OpenAI API's `seed`; without it each run samples afresh, as the client does.
 
 Threads: in bundled mode give `threads` on a shared or busy CPU. llama.cpp's worker threads
 wait for each other spinning, so with more threads than idle cores generation crawls (measured
@@ -292,6 +294,7 @@ def run_client(
     *,
     timeout_s: float | None = None,
     threads: int | None = None,
+    seed: int | None = None,
     install: ClientInstall | None = None,
 ) -> WikiRun:
     """The real client writes the whole wiki for `repo` (its checkout, at its commit) with
@@ -316,6 +319,8 @@ def run_client(
         if not engine.is_file():
             raise WikikitError(f"semanticwiki: {install.root} has no node-llama-cpp ({engine})")
         env = {"WIKIKIT_RECORD_EXCHANGES": str(record), "WIKIKIT_NODE_LLAMA_CPP": str(engine)}
+        if seed is not None:
+            env["WIKIKIT_SEED"] = str(int(seed))
         run = run_generate(
             install, repo.root, out_dir, model_path=Path(model.path).resolve(), threads=threads,
             timeout_s=limit, preload=RECORDER, extra_env=env,
@@ -326,7 +331,9 @@ def run_client(
 
         if not model.url:
             raise InputError("semanticwiki: an endpoint model needs a URL")
-        answerer = ModelAnswerer(model.url, model.name, api_key=model.api_key, timeout_s=limit)
+        answerer = ModelAnswerer(
+            model.url, model.name, api_key=model.api_key, timeout_s=limit, seed=seed
+        )
         try:
             with OllamaEndpoint(answerer, DEFAULT_MODEL_NAME, out_dir / "record") as endpoint:
                 run = run_generate(

@@ -71,11 +71,27 @@ def _validator() -> Validator:
 
 
 def _titles(exchanges: Sequence[Exchange], plan: PlanScore | None) -> dict[str, str]:
-    """{page filename: the title its prompt asked for} from the plan and the page prompts."""
-    if plan is None:
-        return {}
+    """{page filename: the title its prompt asked for} from the plan and the page prompts.
+
+    When the model's plan does not parse, the client plans by itself (its pattern-based plan,
+    dist/wiki-agent.js generateComprehensivePages) and no answer holds that plan; but every page
+    prompt links up to five other pages as `- [Title](./file.md)` (generateSinglePage), so the
+    page prompts name each other's files."""
+    from wikikit.semanticwiki.protocol import parse_page_prompt
+
     asked = {x.title for x in exchanges if x.kind == "page"}
-    return {p.filename: p.title for p in plan.pages if p.title in asked}
+    titles = {p.filename: p.title for p in plan.pages if p.title in asked} if plan else {}
+    for x in exchanges:
+        if x.kind != "page":
+            continue
+        try:
+            related = parse_page_prompt(x.user).related
+        except ValueError:
+            continue
+        for title, filename in related:
+            if title in asked:
+                titles.setdefault(filename, title)
+    return titles
 
 
 def score_wiki(

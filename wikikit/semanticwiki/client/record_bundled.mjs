@@ -12,7 +12,9 @@
 // $WIKIKIT_RECORD_EXCHANGES: the system and user prompt as the session got them, the answer the
 // client received, the thinking, the sampling options, wall seconds, the sequence's token meter
 // (prompt tokens evaluated, tokens generated, thinking included) and the stop reason. The call
-// itself is passed through untouched: same arguments, same result, same errors.
+// itself is passed through untouched (same arguments, same result, same errors), except that
+// $WIKIKIT_SEED, when set, seeds the sampler of every call that names no seed of its own: the
+// client's temperature and token limits still apply, the draw becomes repeatable.
 import { appendFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
@@ -23,6 +25,7 @@ if (!out || !entry) {
 }
 const { LlamaChatSession } = await import(pathToFileURL(entry).href);
 const original = LlamaChatSession.prototype.promptWithMeta;
+const seed = /^\d+$/.test(process.env.WIKIKIT_SEED ?? "") ? Number(process.env.WIKIKIT_SEED) : null;
 let calls = 0;
 
 function text(value) {
@@ -52,10 +55,12 @@ LlamaChatSession.prototype.promptWithMeta = async function (prompt, options = {}
     turns: history.length + 1,
     options: { max_tokens: options.maxTokens ?? null, temperature: options.temperature ?? null },
   };
+  const asked = seed == null || options.seed != null ? options : { ...options, seed };
+  if (asked.seed != null) row.options.seed = asked.seed;
   const before = meter(this);
   const started = performance.now();
   try {
-    const result = await original.call(this, prompt, options);
+    const result = await original.call(this, prompt, asked);
     const items = result?.response ?? [];
     const thoughts = items.filter((i) => typeof i === "object" && i?.segmentType === "thought");
     row.answer = result?.responseText ?? "";
