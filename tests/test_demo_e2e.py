@@ -59,8 +59,9 @@ def test_demo_runs_every_stage_offline(tmp_path):
 
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert {s: v["status"] for s, v in manifest["stages"].items()} == dict.fromkeys(
-        ["data", "train", "eval", "package"], "done"
+        ["data", "train", "package", "eval"], "done"
     )
+    assert set(manifest["stages"]["eval"]["inputs"]) == {"train", "package"}
     # data
     rows = (run_dir / "data" / "train.jsonl").read_text().splitlines()
     assert rows and all(
@@ -94,6 +95,15 @@ def test_demo_runs_every_stage_offline(tmp_path):
     items = (run_dir / "eval" / "heldout" / "semanticwiki_page.jsonl").read_text().splitlines()
     assert len(items) == 4 and all(json.loads(i)["repo"] == "demo/ledger" for i in items)
     assert results["intervals"]["semanticwiki_page"]["refs_right"]["n"] == 1  # eval.limit=1
+    # the harness: the real client wrote demo/ledger's wiki with the packaged GGUF
+    (wiki,) = results["harness"]["repos"]["fine-tuned"]
+    assert wiki["repo"].startswith("demo/ledger@") and wiki["calls"] >= 4
+    assert Path(wiki["wiki"]) == run_dir / "eval" / "wikis" / "fine-tuned" / "demo_ledger" / "wiki"
+    assert (Path(wiki["wiki"]) / "index.md").is_file()
+    assert results["harness"]["models"]["fine-tuned"]["location"] == str(
+        (run_dir / "package" / "model.gguf").resolve()
+    )
+    assert results["scores"]["semanticwiki"]["tokens_per_page"] > 0
     # package: a GGUF that loaded and agreed with transformers, and a Modelfile pointing at it
     package = json.loads((run_dir / "package" / "package.json").read_text())
     assert (run_dir / "package" / "model.gguf").stat().st_size > 1_000_000

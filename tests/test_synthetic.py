@@ -14,6 +14,7 @@ from teacher_fakes import FakeTeacherServer
 from wikikit.data.sources import SourceContext, synthetic
 from wikikit.recipe.load import load_recipe
 from wikikit.semanticwiki.tools import ToolExecutor, validate_call
+from wikikit.teachers import estimate as teacher_estimate
 from wikikit.teachers.pricing import TokenUsage, lookup
 
 ALL = {c: 2 for c in synthetic.GENERATORS}
@@ -263,7 +264,7 @@ def test_dry_run_estimate_spends_nothing(tmp_path):
 
 def test_dry_run_prices_a_shared_context_read_from_the_prompt_cache(tmp_path, monkeypatch):
     # Pretend the model caches from 50 tokens: the shop's file listings then qualify.
-    monkeypatch.setattr(synthetic, "min_cacheable_tokens", lambda model: 50)
+    monkeypatch.setattr(teacher_estimate, "min_cacheable_tokens", lambda model: 50)
     with FakeTeacherServer(wiki_responder) as srv:
         est, _ = dry_run(tmp_path, srv, categories={"component": 6, "mermaid": 6, "qa": 4})
     cost = est["expected_usd"]

@@ -589,7 +589,7 @@ def _package_gguf(ctx: StageContext) -> Path:
             f"eval.harness semanticwiki: {len(found) or 'no'} GGUF files under {package}; "
             "run the package stage or set eval.semanticwiki.gguf (or url, or serve)"
         )
-    return found[0]
+    return found[0].resolve()
 
 
 def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:

@@ -21,6 +21,8 @@ code, unnumbered, cut at 1,500 characters, in a fence); the fallback when retrie
 from __future__ import annotations
 
 import json
+import math
+import os
 import re
 from dataclasses import dataclass, field
 
@@ -44,6 +46,50 @@ CALL_OPTIONS = {
 }
 PAGE_RETRY_CHARS = 200  # a page answer of at most this many characters is asked again
 PAGE_TYPES = ("overview", "component", "module", "guide", "config")
+
+# The plan prompt's file list: the client's own scan (gatherProjectFiles, wiki-agent.js :1508-1580):
+# every file with one of these extensions (lower-cased), folders named here or starting with a
+# dot skipped; files whose extension is a documentation one are not source files, and the
+# source-file count sets the required page count (analyzeProjectWithLLM :1044-1047).
+PLAN_IGNORED_DIRS = frozenset({"node_modules", ".git", "dist", "build", ".next", "coverage",
+                               "__pycache__", "venv", ".venv", "vendor", ".cache", ".turbo"})  # fmt: skip
+PLAN_EXTENSIONS = frozenset({
+    ".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".vue", ".svelte", ".c", ".h", ".cpp", ".hpp",
+    ".cc", ".cxx", ".rs", ".go", ".java", ".kt", ".kts", ".scala", ".groovy", ".gradle", ".py",
+    ".rb", ".php", ".pl", ".pm", ".lua", ".r", ".cs", ".fs", ".vb", ".cbl", ".cob", ".cpy",
+    ".jcl", ".prc", ".bms", ".asm", ".s", ".pli", ".pl1", ".rpg", ".rpgle", ".clp", ".clle",
+    ".dspf", ".pf", ".hs", ".lhs", ".ml", ".mli", ".erl", ".ex", ".exs", ".elm", ".clj",
+    ".cljs", ".sh", ".bash", ".zsh", ".ps1", ".psm1", ".bat", ".cmd", ".json", ".yaml", ".yml",
+    ".toml", ".xml", ".ini", ".conf", ".cfg", ".sql", ".ddl", ".dml", ".plsql", ".pgsql", ".md",
+    ".mdx", ".rst", ".txt", ".css", ".scss", ".less", ".sass", ".swift", ".m", ".mm", ".dart",
+    ".proto", ".graphql", ".gql", ".tf", ".hcl",
+})  # fmt: skip
+DOC_EXTENSIONS = frozenset({".md", ".txt", ".rst", ".adoc"})
+
+
+def plan_files(root: str | os.PathLike) -> list[str]:
+    """The files the client lists in its plan prompt for a checkout (paths relative to it)."""
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d for d in dirnames if d not in PLAN_IGNORED_DIRS and not d.startswith(".")
+        )
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if os.path.isfile(full) and os.path.splitext(name)[1].lower() in PLAN_EXTENSIONS:
+                out.append(os.path.relpath(full, root).replace(os.sep, "/"))
+    return out
+
+
+def required_pages(source_files: int) -> tuple[int, int]:
+    """The page range the plan prompt requires: max(5, min(25, ceil(files / 8))) and 10 more."""
+    least = max(5, min(25, math.ceil(source_files / 8)))
+    return least, least + 10
+
+
+def source_file_count(files: list[str]) -> int:
+    return sum(1 for f in files if os.path.splitext(f)[1].lower() not in DOC_EXTENSIONS)
+
 
 _PLAN_FILE = re.compile(r"^(?P<path>.+) \((?P<ext>[^,()]*), (?P<size>small|medium|large)\)$")
 _REQUIRED = re.compile(r"\*\*Required pages: (?P<lo>\d+)-(?P<hi>\d+)\*\*")

@@ -536,15 +536,118 @@ def plan_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[st
         f"semanticwiki source '{name}': SemanticWiki {protocol.CLIENT_VERSION} (--full-local) on "
         f"{where}, {answerer} answerer, calls {', '.join(config.get('calls') or protocol.CALLS)}"
     )
-    if answerer == "teacher":
-        teacher = (config.get("answerer") or {}).get("teacher") or {}
-        budget = (
-            f"max_usd ${teacher['max_usd']:,.2f}"
-            if teacher.get("max_usd") is not None
-            else "no max_usd"
+    if answerer != "teacher":
+        return [line]
+    teacher = (config.get("answerer") or {}).get("teacher") or {}
+    if teacher.get("offline"):
+        return [line + "; offline: every answer comes from the teacher cache, nothing is spent"]
+    first = _same_recording(name, config, ctx)
+    if first != name:
+        return [
+            line + f"; the same recording as source '{first}' (same answerer, client and "
+            "repositories): asked once, no further cost"
+        ]
+    return [line, *_teacher_cost_lines(name, config, ctx)]
+
+
+def _recording_key(config: dict[str, Any]) -> str:
+    keep = {k: config.get(k) for k in ("answerer", "client", "repos", "codewikibench")}
+    return _fingerprint(keep)
+
+
+def _same_recording(name: str, config: dict[str, Any], ctx: SourceContext) -> str:
+    """The first semanticwiki source of the recipe whose recording this one shares."""
+    sources = ((getattr(ctx.recipe, "data", None) or {}).get("data") or {}).get("sources") or {}
+    key = _recording_key(config)
+    for other, cfg in sources.items():
+        if (
+            isinstance(cfg, dict)
+            and cfg.get("kind") == "semanticwiki"
+            and _recording_key(cfg) == key
+        ):
+            return other
+    return name
+
+
+def _dry_shapes(name: str, config: dict[str, Any], ctx: SourceContext) -> tuple[list, bool]:
+    """Each repository a dry run can name (listed ones, CodeWikiBench rows by their checkout in
+    `codewikibench.repos`; the dataset itself is not read), with its plan-prompt file count
+    when it is on this machine already; and whether dataset rows may add more."""
+    from wikikit.code.repo import is_cloned
+    from wikikit.semanticwiki.estimate import RepoShape
+
+    holdout = holdout_of(ctx)
+    targets: list[Target] = []
+    for i, spec in enumerate(config.get("repos") or []):
+        label = _spec_name(spec)
+        if not _held(holdout, spec, label):
+            targets.append(Target(label, spec, i))
+    bench = config.get("codewikibench") or {}
+    for repo_name, spec in (bench.get("repos") or {}).items():
+        if isinstance(spec, str):
+            spec = {"url": spec} if is_git_url(spec) else {"path": spec}
+        if not _held(holdout, spec, repo_name):
+            targets.append(
+                Target(repo_name, {**spec, "name": repo_name}, f"codewikibench.repos.{repo_name}")
+            )
+    shapes = []
+    for t in targets:
+        spec = (
+            t.spec
+            if isinstance(t.spec, dict)
+            else ({"url": t.spec} if is_git_url(str(t.spec)) else {"path": t.spec})
         )
-        line += (
-            f"; the prompts are the client's own, so the teacher's cost is known once it has "
-            f"asked ({budget}; every answer is cached)"
+        url, commit = spec.get("url"), spec.get("commit")
+        local = not url or (str(url).startswith("file://"))
+        if local or is_cloned(str(url), str(commit) if commit else None, Path(ctx.cache_dir)):
+            files = protocol.plan_files(open_target(t, ctx, config).root)
+            shapes.append(RepoShape(t.name, len(files), protocol.source_file_count(files)))
+        else:
+            shapes.append(RepoShape(t.name))
+    return shapes, bool(bench) and not bench.get("repos")
+
+
+def _teacher_cost_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[str]:
+    from wikikit.semanticwiki import estimate
+    from wikikit.teachers import settings_from_config
+    from wikikit.teachers.estimate import chosen_scenario, cost_lines
+    from wikikit.teachers.pricing import PRICES_CHECKED
+
+    key = ".".join(map(str, (*ctx.key_path, "answerer", "teacher")))
+    teacher = (config.get("answerer") or {}).get("teacher") or {}
+    settings = settings_from_config(teacher, key)
+    shapes, rows_unknown = _dry_shapes(name, config, ctx)
+    if not shapes:
+        return ["  no repository to estimate: the CodeWikiBench rows are read when the run starts"]
+    e = estimate.estimate(settings, shapes, teacher.get("prompt_cache_ttl"))
+    lines = [
+        f"  {settings.provider}/{settings.model} answers every call: ~{e['calls_per_repo']:.0f} "
+        f"calls per repository (plan, ~{e['pages'] / e['repos']:.0f} pages by SemanticWiki's page "
+        f"rule, index) on {e['repos']} repositories = ~{e['requests']:,} calls; a page prompt "
+        f"~{e['page_prompt_tokens']:,} tokens (its 12,000-character code budget and template, "
+        f"measured on captured prompts, o200k); answers assumed at "
+        f"{estimate.EXPECTED_OUTPUT_SHARE:.0%} of min(max_tokens {settings.max_tokens:,}, the "
+        f"client's num_predict); prices of {PRICES_CHECKED}",
+        *cost_lines(e, unit="call", groups="call kind"),
+    ]
+    if e["cache_read_tokens"] == 0 and e["prompt_cache"]:
+        lines.append(
+            "  no prompt prefix is cacheable: SemanticWiki's system prompts are 16-78 tokens, "
+            "below the model's cache minimum, and every user prompt differs"
         )
-    return [line]
+    if e["uncloned"]:
+        low = estimate.estimate(settings, shapes, teacher.get("prompt_cache_ttl"), uncloned_least=5)
+        chosen = chosen_scenario(e["batch"], e["prompt_cache"])
+        n = len(e["uncloned"])
+        lines.append(
+            f"  an estimate: {n} of {e['repos']} repositories are not cloned yet, so their page "
+            f"count is SemanticWiki's cap (25 required pages, what 193+ source files get); at "
+            f"its floor (5) the total would be ${low['expected_usd'][chosen]:,.2f} "
+            f"({low['requests']:,} calls)"
+        )
+    if rows_unknown:
+        lines.append(
+            "  the CodeWikiBench rows without a checkout in codewikibench.repos are not counted "
+            "(the dataset is not read in a dry run)"
+        )
+    return lines

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,8 +37,8 @@ from wikikit.synthetic.generators import (
 )
 from wikikit.synthetic.plan import Item, plan_items
 from wikikit.teachers import TeacherError, make_teacher, settings_from_config
-from wikikit.teachers.models import min_cacheable_tokens
-from wikikit.teachers.pricing import PRICES_CHECKED, TokenUsage
+from wikikit.teachers.estimate import CostEstimate, chosen_scenario, cost_lines
+from wikikit.teachers.pricing import PRICES_CHECKED
 from wikikit.tokens import count_tokens
 
 EXPECTED_OUTPUT_SHARE = 0.5  # dry-run assumption: answers use half of max_tokens on average
@@ -222,70 +221,33 @@ def generate(name: str, config: dict, ctx: SourceContext) -> Iterable[Example]:
 
 # -- dry run ---------------------------------------------------------------------------------
 
-SCENARIOS = ("plain", "cached", "batch", "batch_cached")
-
 
 @lru_cache(maxsize=65536)
 def _count(text: str) -> int:
     return count_tokens(text)
 
 
-class _PromptCacheModel:
-    """The provider's prompt cache as the estimate assumes it: a marked prefix at least the
-    model's minimum cacheable length is written by the first request that sends it and read
-    by every later one (Anthropic's rule; the marks are the ones AnthropicTeacher sets)."""
-
-    def __init__(self, min_tokens: int):
-        self.min_tokens = min_tokens
-        self.written: set[tuple] = set()
-
-    def usage(self, total: int, marks: list[tuple[tuple, int]], out: int, ttl: str) -> TokenUsage:
-        """`marks`: (prefix key, prefix tokens) in prompt order."""
-        marks = [(k, n) for k, n in marks if n >= self.min_tokens]
-        read = max((n for k, n in marks if k in self.written), default=0)
-        written = 0
-        if marks and marks[-1][1] > read and marks[-1][0] not in self.written:
-            written = marks[-1][1] - read
-        self.written.update(k for k, _ in marks)
-        w5, w1 = (written, 0) if ttl == "5m" else (0, written)
-        return TokenUsage(total - read - written, out, w5, w1, read)
-
-
 def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
     """Requests, input tokens (o200k, the real tokenizer) and cost before anything is spent:
-    plain, with prompt caching, in batches, and in batches with caching, per category."""
+    plain, with prompt caching, in batches, and in batches with caching, per category
+    (wikikit.teachers.estimate)."""
     key_path = ".".join(map(str, _key(ctx, "teacher")))
     teacher_cfg = config.get("teacher") or {}
     settings = settings_from_config(teacher_cfg, key_path)
-    sync_ttl = teacher_cfg.get("prompt_cache_ttl") or "5m"
-    batch_ttl = teacher_cfg.get("prompt_cache_ttl") or "1h"
     items, short, uncloned = _plan(name, config, ctx)
     items = execution_order(items)
     per_msg = 4
     expected_out = int(settings.max_tokens * EXPECTED_OUTPUT_SHARE)
-    marks_cache = settings.provider == "anthropic"  # OpenAI caches unmarked, at its own price
-    models = {
-        "cached": _PromptCacheModel(min_cacheable_tokens(settings.model)),
-        "batch_cached": _PromptCacheModel(min_cacheable_tokens(settings.model)),
-    }
-    totals = {k: TokenUsage() for k in SCENARIOS}
-    per_category: dict[str, dict[str, Any]] = {}
-    requests = 0
-    worst_input = 0
+    est = CostEstimate(settings, teacher_cfg.get("prompt_cache_ttl"))
     for item in items:
         spec = GENERATORS[item.category]
         req = first_request(item)
         system = _count(req.system) + per_msg if req.system else 0
         first = system + sum(_count(c) + per_msg for _, c in req.messages)
         shared = system + _count(req.shared) if req.shared else 0
-        c = per_category.setdefault(
-            item.category, {"items": 0, "requests": 0} | {k: TokenUsage() for k in SCENARIOS}
-        )
-        c["items"] += 1
+        est.add_items(item.category)
         for k in range(int(spec.requests)):
             # Later requests of a multi-step item resend the conversation plus earlier answers.
-            total = first + k * expected_out
-            worst_input += first + k * settings.max_tokens
             marks: list[tuple[tuple, int]] = [(("system", req.system), system)]
             if shared:
                 marks.append((("context", req.system, req.shared), shared))
@@ -293,87 +255,19 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
             # conversation; the API finds the prefix an earlier step wrote (it looks back ~20
             # blocks). In batches the next step comes too late for it (see anthropic.py).
             turns = [(("turn", item.id, j), first + (j + 1) * expected_out) for j in range(k)]
-            plain = TokenUsage(input=total, output=expected_out)
-            use = {"plain": plain, "batch": plain}
-            for scenario, ttl, more in (
-                ("cached", sync_ttl, turns if spec.conversation else []),
-                ("batch_cached", batch_ttl, []),
-            ):
-                use[scenario] = (
-                    models[scenario].usage(total, marks + more, expected_out, ttl)
-                    if marks_cache
-                    else plain
-                )
-            for scenario in SCENARIOS:
-                totals[scenario] += use[scenario]
-                c[scenario] += use[scenario]
-            c["requests"] += 1
-            requests += 1
-    prices = settings.prices
-
-    def usd(usage: TokenUsage, scenario: str) -> float:
-        return prices.cost(usage, batch=scenario.startswith("batch"))
-
-    # A batch does not promise cache hits (Anthropic's batch guide): with none at all, every
-    # token the estimate reads from the cache is written again instead.
-    bc = totals["batch_cached"]
-    rewrite = {f"cache_write_{batch_ttl}": getattr(bc, f"cache_write_{batch_ttl}") + bc.cache_read}
-    no_hits = replace(bc, cache_read=0, **rewrite)
-    cost = {k: round(usd(totals[k], k), 6) for k in SCENARIOS}
-    n_items = len(items)
-    return {
-        "provider": settings.provider,
-        "model": settings.model,
-        "items": n_items,
-        "requested": sum((config.get("categories") or {}).values()) or n_items,
-        "short": short,
-        "uncloned": uncloned,
-        "requests": requests,
-        "input_tokens": totals["plain"].input,
-        "expected_output_tokens": totals["plain"].output,
-        "cache_read_tokens": totals["cached"].cache_read,
-        "expected_usd": cost,
-        "batch_cached_no_hits_usd": round(usd(no_hits, "batch_cached"), 6),
-        "usd_per_item": {k: round(v / n_items, 6) if n_items else 0.0 for k, v in cost.items()},
-        "worst_case_usd": round(
-            prices.worst_case(
-                worst_input,
-                requests * settings.max_tokens,
-                settings.cache_write_ttl,
-                settings.batch,
-            ),
-            2,
-        ),
-        "max_usd": settings.max_usd,
-        "batch": settings.batch,
-        "prompt_cache": settings.prompt_cache,
-        "prices_per_mtok": [prices.input_per_mtok, prices.output_per_mtok],
-        "per_category": {
-            cat: {
-                "items": c["items"],
-                "requests": c["requests"],
-                "input_tokens": c["plain"].input,
-                "usd": {k: round(usd(c[k], k), 6) for k in SCENARIOS},
-            }
-            for cat, c in per_category.items()
-        },
-    }
-
-
-LABELS = {
-    "plain": "plain",
-    "cached": "prompt caching",
-    "batch": "batch",
-    "batch_cached": "batch + caching",
-}
-
-
-def chosen_scenario(batch: bool, prompt_cache: bool) -> str:
-    return (
-        ("batch_cached" if prompt_cache else "batch")
-        if batch
-        else ("cached" if prompt_cache else "plain")
-    )
+            est.add_request(
+                item.category,
+                first + k * expected_out,
+                expected_out,
+                marks=marks,
+                sync_marks=turns if spec.conversation else (),
+                worst_input=first + k * settings.max_tokens,
+            )
+    e = est.result(len(items))
+    e["per_category"] = e.pop("per_group")
+    e["requested"] = sum((config.get("categories") or {}).values()) or len(items)
+    e["short"], e["uncloned"] = short, uncloned
+    return e
 
 
 def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
@@ -384,7 +278,7 @@ def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
             f"({e['requested']} requested), ~{e['requests']} requests; offline: every answer "
             "comes from the teacher cache, nothing is sent or spent"
         ]
-    cost, per = e["expected_usd"], e["usd_per_item"]
+    per = e["usd_per_item"]
     chosen = chosen_scenario(e["batch"], e["prompt_cache"])
     lines = [
         f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['items']} items "
@@ -392,33 +286,8 @@ def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
         f"~{e['input_tokens']:,} input tokens (o200k tokenizer); answers assumed at "
         f"{EXPECTED_OUTPUT_SHARE:.0%} of max_tokens; prices of {PRICES_CHECKED} "
         f"(${e['prices_per_mtok'][0]:g}/${e['prices_per_mtok'][1]:g} per Mtok in/out)",
-        "  expected cost: "
-        + " | ".join(
-            f"{LABELS[k]} ${cost[k]:,.2f} (${per[k]:.4f}/item)"
-            + (" <- this recipe" if k == chosen else "")
-            for k in SCENARIOS
-        ),
-        f"  caching assumes every repeated prefix is a cache hit (~{e['cache_read_tokens']:,} "
-        "input tokens read); a batch promises no hit: with none at all batch + caching costs "
-        f"${e['batch_cached_no_hits_usd']:,.2f}",
+        *cost_lines({**e, "per_group": e["per_category"]}),
     ]
-    budget = f"  worst case ${e['worst_case_usd']:,.2f} (every answer at max_tokens, no cache hit)"
-    if e["max_usd"] is not None:
-        fits = cost[chosen] <= e["max_usd"]
-        budget += f"; expected total ${cost[chosen]:,.2f} is " + (
-            f"within max_usd ${e['max_usd']:,.2f}"
-            if fits
-            else f"OVER max_usd ${e['max_usd']:,.2f}: the budget stops the run before every "
-            "item is made"
-        )
-    lines.append(budget)
-    lines.append(f"  per category (items, requests: plain -> {LABELS[chosen]}):")
-    for cat, c in e["per_category"].items():
-        usd = c["usd"][chosen]
-        lines.append(
-            f"    {cat:16s} {c['items']:6,d} items {c['requests']:7,d} requests: "
-            f"${c['usd']['plain']:,.2f} -> ${usd:,.2f} (${usd / c['items']:.4f}/item)"
-        )
     if e["short"]:
         gaps = ", ".join(f"{c} -{n}" for c, n in e["short"].items())
         lines.append(f"  the code offers fewer items than requested: {gaps}")
