@@ -359,6 +359,7 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
         assert len(sent) == len(xs)
         for x, c in zip(xs, chats, strict=True):
             assert x["options"]["max_tokens"] == c["options"]["num_predict"]
+            assert x["tokens"]["completion"] == len(x["answer"].split())  # the server's count
         assert (folder / "wiki" / "index.md").is_file()
     results = json.loads((out / "results.json").read_text())
     tuned = results["intervals"]["semanticwiki"]["refs_right"]["value"]
