@@ -46,7 +46,6 @@ from wikikit.stage import StageContext
 HARNESS = "semanticwiki"
 WIKI_TASK = "semanticwiki"  # the wiki metrics' task name in results.json
 JUDGE_TASK = "codewikibench"  # CodeWikiBench on the client's wikis
-SERVE = ("vllm", "llama.cpp")
 DEFAULT_TIMEOUT_S = 6 * 3600  # one repository's whole wiki; a 20B model on CPU takes hours
 
 
@@ -93,6 +92,20 @@ class HarnessRun:
         if self.judged is not None and self.judged["repos"]:
             items.update(codewikibench_items(self.judged, JUDGE_TASK))
         return items
+
+    def outputs(self, out_dir: Path) -> list[str]:
+        """What the stage keeps of this model's runs, relative to its folder: each wiki the
+        client wrote, its exchanges, recording, log and scores, and the judged trees (not the
+        client's scratch HOME)."""
+        keep = []
+        for w in self.wikis.values():
+            for name in ("wiki", "exchanges.jsonl", "record", "client.log", "scores.json"):
+                if (w.folder / name).exists():
+                    keep.append((w.folder / name).relative_to(out_dir).as_posix())
+        judged = out_dir / "codewikibench" / safe_name(self.model.label)
+        if judged.is_dir():
+            keep.append(judged.relative_to(out_dir).as_posix())
+        return keep
 
     def rows(self) -> list[dict[str, Any]]:
         """One row per repository: where its wiki is, what it cost, how it scores."""

@@ -485,8 +485,10 @@ def run_stage(ctx: StageContext) -> StageResult:
     parts: list[Measured] = []
     out: dict[str, Any] = {"tasks": tasks}
     wiki = _wiki_harness(ctx, iters, seed) if harness else None
+    wiki_outputs: list[str] = []
     if wiki is not None:
         parts.append(wiki.pop("measured"))
+        wiki_outputs = wiki.pop("outputs")
         out["harness"] = wiki
     results = base_results = None
     scores: dict[str, dict[str, float]] = {}
@@ -570,11 +572,7 @@ def run_stage(ctx: StageContext) -> StageResult:
         results_markdown(m.found, m.base, m.diff, verdicts, notes, wiki),
     )
     counts = {t: scores[t].get(HEADLINE[t]) for t in measured_tasks if t in HEADLINE}
-    outputs = ["results.json", "results.md"]
-    if wiki is not None:
-        outputs.append("wikis")
-        if (ctx.out_dir / "codewikibench").is_dir():
-            outputs.append("codewikibench")
+    outputs = ["results.json", "results.md", *wiki_outputs]
     if not_met:
         raise WikikitError("eval gates missed: " + "; ".join(not_met))
     summary = ", ".join(f"{t} {v:.3f}" for t, v in counts.items() if v is not None)
@@ -650,6 +648,7 @@ def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
         "codewikibench": {r.model.label: r.judged for r in runs if r.judged is not None},
         "notes": notes,
         "measured": measured,
+        "outputs": [p for r in runs for p in r.outputs(ctx.out_dir)],
     }
 
 

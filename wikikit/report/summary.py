@@ -10,8 +10,8 @@ from wikikit.recipe.load import Recipe
 KEY_OUTPUTS = {
     "data": ("train.jsonl", "README.md", "quality.json"),
     "train": ("merged", "adapter", "axolotl.yaml", "metrics.json"),
-    "eval": ("results.md", "results.json"),
     "package": ("model.gguf", "Modelfile", "package.json"),
+    "eval": ("results.md", "results.json", "wikis"),
 }
 
 
@@ -30,6 +30,8 @@ def run_summary(recipe: Recipe, run_dir: Path, manifest: dict) -> list[str]:
         lines.append(f"  report   {run_dir / 'report.html'} (open it in a browser)")
     lines.append("Next:")
     lines.append(f"  wikikit inspect {run_dir} --n 3          # look at training examples")
+    if (run_dir / "package" / "model.gguf").exists():
+        lines.append(f"  wikikit try {run_dir} -r ./your-repo     # the client writes a wiki with it")
     gguf = run_dir / "package" / "model.gguf"
     if gguf.exists():
         name = (recipe.data.get("package") or {}).get("ollama", {}).get("name", recipe.name)

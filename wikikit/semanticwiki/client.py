@@ -46,7 +46,7 @@ import shutil
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -191,7 +191,7 @@ class ClientModel:
     path: Path | None = None  # kind gguf
     url: str | None = None  # kind endpoint
     name: str | None = None  # the served model's name (default: the first the server lists)
-    api_key: str | None = None  # a hosted endpoint's key, from the environment; never written
+    api_key: str | None = field(default=None, repr=False)  # from the environment; never written
 
     def describe(self) -> str:
         if self.kind == "gguf":
