@@ -31,7 +31,9 @@ def run_summary(recipe: Recipe, run_dir: Path, manifest: dict) -> list[str]:
     lines.append("Next:")
     lines.append(f"  wikikit inspect {run_dir} --n 3          # look at training examples")
     if (run_dir / "package" / "model.gguf").exists():
-        lines.append(f"  wikikit try {run_dir} -r ./your-repo     # the client writes a wiki with it")
+        lines.append(
+            f"  wikikit try {run_dir} -r ./your-repo     # the client writes a wiki with it"
+        )
     gguf = run_dir / "package" / "model.gguf"
     if gguf.exists():
         name = (recipe.data.get("package") or {}).get("ollama", {}).get("name", recipe.name)
