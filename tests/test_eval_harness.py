@@ -28,12 +28,13 @@ def _ctx(tmp_path: Path, eval_yaml: str, holdout: str = "[demo/ledger]") -> Stag
                         run / "cache" / "eval")  # fmt: skip
 
 
-def _models(ctx: StageContext):
+def _models(ctx: StageContext, override: str | None = None):
     return harness.models(
         ctx,
         lambda: ctx.run_dir / "package" / "model.gguf",
         lambda: ctx.run_dir / "train" / "merged",
         lambda: "openai/gpt-oss-20b",
+        override,
     )
 
 
@@ -63,6 +64,18 @@ def test_which_model_writes_the_wikis(tmp_path):
         _ctx(tmp_path, "  harness: semanticwiki\n  semanticwiki: {serve: llama.cpp}\n")
     )
     assert (tuned.serve, tuned.location) == ("llama.cpp", str(tmp_path / "run/package/model.gguf"))
+
+
+def test_eval_model_option_names_the_harness_model_and_its_inputs(tmp_path, monkeypatch):
+    ctx = _ctx(tmp_path, "  harness: semanticwiki\n")
+    tuned, _ = _models(ctx, "http://127.0.0.1:8000/v1#served")
+    assert (tuned.how, tuned.location, tuned.name) == ("url", "http://127.0.0.1:8000/v1", "served")
+    with pytest.raises(InputError, match=r"--model \(the semanticwiki harness\) x: not a \.gguf"):
+        _models(ctx, "x")
+    assert evaluate.inputs({"harness": "semanticwiki"}) == ("package",)
+    monkeypatch.setenv(evaluate.MODEL_ENV, "ollama:agent")
+    assert evaluate.inputs({"harness": "semanticwiki"}) == ()  # nothing of the run is read
+    assert evaluate.inputs({"compare_base": True}) == ("train",)  # the base model's name
 
 
 def test_bad_model_settings_are_one_clear_error(tmp_path):

@@ -207,20 +207,30 @@ def reads_package(section: Mapping[str, Any]) -> bool:
 
 
 def models(
-    ctx: StageContext, package_gguf: Any, merged_model: Any, base_model: Any
+    ctx: StageContext,
+    package_gguf: Any,
+    merged_model: Any,
+    base_model: Any,
+    override: str | None = None,
 ) -> tuple[WikiModel, WikiModel | None]:
     """The fine-tuned model and, with compare_base, the base (None when the recipe does not
     say what the base is for the client: eval.semanticwiki.base). The three callables give the
-    package stage's GGUF, the train stage's merged model and the base model, when needed."""
+    package stage's GGUF, the train stage's merged model and the base model, when needed;
+    `override` is `wikikit eval --model` (a .gguf, a served URL, ollama:NAME)."""
     section = ctx.section.get("semanticwiki") or {}
     where = ("eval", "semanticwiki")
-    tuned = _model(
-        ctx,
-        section,
-        where,
-        "fine-tuned",
-        lambda k: merged_model() if k == "vllm" else package_gguf(),
-    )
+    if override:
+        given = ClientModel.parse(override, "--model (the semanticwiki harness)")
+        how = "gguf" if given.kind == "gguf" else "url"
+        tuned = WikiModel("fine-tuned", how, str(given.path or given.url), given.name)
+    else:
+        tuned = _model(
+            ctx,
+            section,
+            where,
+            "fine-tuned",
+            lambda k: merged_model() if k == "vllm" else package_gguf(),
+        )
     base = None
     if ctx.section.get("compare_base") and section.get("base"):
 

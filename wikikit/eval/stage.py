@@ -429,15 +429,18 @@ def inputs(section: dict[str, Any]) -> tuple[str, ...]:
     backend = section.get("backend", "hf")
     spec = section.get("semanticwiki") or {}
     base = spec.get("base") or {}
-    train = lm and (backend in ("hf", "vllm") or bool(section.get("compare_base")))
+    given = bool(os.environ.get(MODEL_ENV))  # `wikikit eval --model`: the model is named
+    train = lm and ((backend in ("hf", "vllm") and not given) or bool(section.get("compare_base")))
     train = train or (
         harness
         and (
-            spec.get("serve") == "vllm"
+            (spec.get("serve") == "vllm" and not given)
             or (section.get("compare_base") and base.get("serve") == "vllm")
         )
     )
-    package = reads_package(section) or (lm and backend == "gguf" and not section.get("gguf"))
+    package = not given and (
+        reads_package(section) or (lm and backend == "gguf" and not section.get("gguf"))
+    )
     return tuple(s for s, needed in (("train", train), ("package", package)) if needed)
 
 
@@ -606,6 +609,7 @@ def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
         lambda: _package_gguf(ctx),
         lambda: _merged_model(ctx),
         lambda: _base_target(ctx).location,
+        override=os.environ.get(MODEL_ENV),
     )
     rubrics = heldout_rubrics(ctx.run_dir / "data" / "rubrics", list(repos))
     configs, keys = judge_configs(ctx)

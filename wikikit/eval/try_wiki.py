@@ -38,19 +38,6 @@ def packaged_model(run_dir: Path) -> ClientModel:
     return ClientModel("gguf", path=found[0].resolve())
 
 
-def model_from_option(spec: str) -> ClientModel:
-    """`--model`: a .gguf file, an OpenAI-compatible URL (`#name` picks the model), ollama:NAME."""
-    if spec.startswith(("http://", "https://")):
-        url, _, name = spec.partition("#")
-        return ClientModel("endpoint", url=url, name=name or None)
-    if spec.startswith("ollama:"):
-        return ClientModel("endpoint", url="http://127.0.0.1:11434", name=spec[len("ollama:") :])
-    path = Path(spec).expanduser()
-    if path.suffix != ".gguf" or not path.is_file():
-        raise InputError(f"--model {spec}: not a .gguf file, an http(s) URL or ollama:NAME")
-    return ClientModel("gguf", path=path.resolve())
-
-
 @dataclass
 class Tried:
     repo: Repo
@@ -74,7 +61,7 @@ def try_wiki(
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run directory")
-    target = model_from_option(model) if model else packaged_model(run_dir)
+    target = ClientModel.parse(model, "--model") if model else packaged_model(run_dir)
     # looked up on the module each time, so the client can be replaced (tests, other installs)
     client = run_client or client_api.run_client
     spec: dict[str, Any] = {"url": repo_spec} if is_git_url(repo_spec) else {"path": repo_spec}

@@ -193,6 +193,21 @@ class ClientModel:
     name: str | None = None  # the served model's name (default: the first the server lists)
     api_key: str | None = field(default=None, repr=False)  # from the environment; never written
 
+    @classmethod
+    def parse(cls, spec: str, where: str) -> ClientModel:
+        """A .gguf file, an OpenAI-compatible URL (`#name` picks the model), or ollama:NAME."""
+        from wikikit.errors import InputError
+
+        if spec.startswith(("http://", "https://")):
+            url, _, name = spec.partition("#")
+            return cls("endpoint", url=url, name=name or None)
+        if spec.startswith("ollama:"):
+            return cls("endpoint", url="http://127.0.0.1:11434", name=spec[len("ollama:") :])
+        path = Path(spec).expanduser()
+        if path.suffix != ".gguf" or not path.is_file():
+            raise InputError(f"{where} {spec}: not a .gguf file, an http(s) URL or ollama:NAME")
+        return cls("gguf", path=path.resolve())
+
     def describe(self) -> str:
         if self.kind == "gguf":
             return f"GGUF {self.path} (--model-path)"
