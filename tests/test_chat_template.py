@@ -64,6 +64,13 @@ READ_FILE = {
     },
 }
 LIST_DIR = {"name": "list_directory", "description": "List the repository root"}
+# An empty parameter schema, as SemanticWiki's verify_wiki_completeness and list_wiki_pages have:
+# harmony writes `(_: {\n}) => any` for it, not the `() => any` of a tool with no schema at all.
+VERIFY_WIKI = {
+    "name": "verify_wiki_completeness",
+    "description": "Check for broken internal links in the wiki.",
+    "parameters": {"type": "object", "properties": {}, "required": []},
+}
 
 SYS = {"role": "system", "content": "You are an architectural wiki agent. Cite file:line."}
 CORPUS: dict[str, dict] = {
@@ -172,6 +179,20 @@ CORPUS: dict[str, dict] = {
             {"role": "assistant", "content": "a2"},
         ],
         "tools": [READ_FILE],
+    },
+    "tool_with_an_empty_schema": {
+        "messages": [
+            SYS,
+            {"role": "user", "content": "Is the wiki complete?"},
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [{"name": "verify_wiki_completeness", "arguments": {}}],
+            },
+            {"role": "tool", "name": "verify_wiki_completeness", "content": "No missing pages."},
+            {"role": "assistant", "content": "The wiki is complete."},
+        ],
+        "tools": [LIST_DIR, VERIFY_WIKI],
     },
 }
 
