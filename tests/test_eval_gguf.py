@@ -7,6 +7,7 @@ lm-eval's results for every task, and what results.json / results.md record.
 
 from __future__ import annotations
 
+import datetime
 import json
 import socket
 import subprocess
@@ -167,6 +168,10 @@ def test_gguf_backend_sends_the_raw_harmony_prompt_and_decodes_greedily(gguf_run
             (prompt,) = _prompts(lm, task)
             assert prompt.startswith("<|start|>system<|message|>")
             assert prompt.endswith("<|start|>assistant")
+            # as the recipe's runtime (default node-llama-cpp, SemanticWiki's bundled mode) feeds
+            # the deployed model: its own developer heading and today's date
+            assert "<|start|>developer<|message|># Instruction\n\n" in prompt
+            assert f"Current date: {datetime.date.today().isoformat()}\n" in prompt
             # harmony's special tokens are read as tokens, and nothing (no BOS) is put in front
             ids = llm.tokenize(prompt.encode(), add_bos=False, special=True)
             assert ids[0] == 200006 and ids.count(200008) >= 3  # <|start|>, <|message|>

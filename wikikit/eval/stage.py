@@ -43,7 +43,7 @@ from wikikit.eval.harness import (
 from wikikit.eval.harness import models as harness_models
 from wikikit.eval.heldout import DEFAULT_ITEMS, build_items
 from wikikit.eval.local_server import llama_cpp_server
-from wikikit.eval.metrics.prompts import STYLE_ENV, system_instruction
+from wikikit.eval.metrics.prompts import RUNTIME_ENV, STYLE_ENV, system_instruction
 from wikikit.eval.results import (
     Intervals,
     as_json,
@@ -61,6 +61,7 @@ from wikikit.eval.stats import DEFAULT_ITERATIONS, GateVerdict
 from wikikit.eval.vllm import SERVED_NAME, lm_eval_model_args, vllm_server
 from wikikit.paths import EVAL_TASKS_DIR
 from wikikit.semanticwiki.protocol import CLIENT_VERSION
+from wikikit.semanticwiki.runtimes import DEFAULT_RUNTIME
 from wikikit.stage import StageContext, StageResult
 from wikikit.targets import HEADLINE, TARGETS
 
@@ -503,6 +504,9 @@ def run_stage(ctx: StageContext) -> StageResult:
         )
         judge_env = _judge_env(ctx, tasks)
         judge_env.update(_heldout_env(ctx, tasks))
+        # harmony prompts as the recipe's runtime feeds the deployed model (model.runtime)
+        model_cfg = ctx.recipe.data.get("model") or {}
+        judge_env[RUNTIME_ENV] = model_cfg.get("runtime", DEFAULT_RUNTIME)
         target = resolve_target(ctx)
         # known before the (long) fine-tuned run, so a missing base model fails fast
         base_target = _base_target(ctx) if section.get("compare_base") else None
