@@ -195,6 +195,7 @@ def test_build_filters_follows_the_recipe():
     names = [f.name for f in build_filters({}, ctx)]
     assert names == [
         "oversized_piece",
+        "control_token_in_text",
         "scrub_secrets",
         "min_chars",
         "local_mode",
@@ -221,4 +222,33 @@ def test_build_filters_follows_the_recipe():
             ctx,
         )
     ]
-    assert names == ["oversized_piece", "max_chars", "max_tokens"]  # the first always runs
+    # the first two always run
+    assert names == ["oversized_piece", "control_token_in_text", "max_chars", "max_tokens"]
+
+
+def test_harmony_control_tokens_written_in_text_are_dropped():
+    """Code about gpt-oss holds `<|start|>`-like strings that Axolotl's tokenizer would read as
+    control tokens: such an example is dropped (the train stage's label check found one)."""
+    from wikikit.data.filters.control_tokens import ControlTokenFilter
+    from wikikit.example import Example, Message, ToolCall
+
+    f = ControlTokenFilter()
+
+    def one(**kw):
+        msg = Message("assistant", kw.pop("content", "fine"), **kw)
+        return Example("x", [Message("user", "q"), msg], "s", "qa")
+
+    assert f.check(one()) is None
+    assert f.check(one(content="a `<|start|>` b")).startswith("control_token_in_text (<|start|>")
+    assert f.check(one(thinking="ends with <|return|>")) is not None
+    call = ToolCall("write_wiki_page", {"content": "x<|reserved_200013|>"})
+    assert f.check(one(tool_calls=[call])) is not None
+    assert f.check(one(content="a <|stat|> or < |end| > is text")) is None
+    # every special token of the harmony encoding is caught, none slips through
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    from wikikit.data.filters.control_tokens import CONTROL_TOKEN
+
+    specials = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS).special_tokens_set
+    assert len(specials) > 1000
+    assert [s for s in specials if not CONTROL_TOKEN.fullmatch(s)] == []

@@ -109,6 +109,7 @@ def build_filters(quality: dict, ctx: Any) -> list[Filter]:
     check opens the recipe's repositories from the same cache the sources cloned into.
     """
     q = {**DEFAULTS, **(quality or {})}
+    from wikikit.data.filters.control_tokens import ControlTokenFilter
     from wikikit.data.filters.length import (
         MaxCharsFilter,
         MaxTokensFilter,
@@ -116,8 +117,9 @@ def build_filters(quality: dict, ctx: Any) -> list[Filter]:
         OversizedPieceFilter,
     )
 
-    # Always first: text the tokenizer cannot take must reach no other check, nor the renderer.
-    filters: list[Filter] = [OversizedPieceFilter()]
+    # Always first: text the tokenizer cannot take (or would read as control tokens) must reach
+    # no other check, nor the renderer.
+    filters: list[Filter] = [OversizedPieceFilter(), ControlTokenFilter()]
     if q.get("scrub_secrets"):
         from wikikit.data.filters.secrets import SecretsScrubber
 
