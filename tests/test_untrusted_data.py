@@ -151,7 +151,7 @@ def test_an_oversized_teacher_reply_is_a_counted_failure_and_never_cached(provid
         teacher = make_teacher(
             {
                 "provider": provider,
-                "model": "claude-sonnet-4-5" if provider == "anthropic" else "gpt-4o",
+                "model": "claude-sonnet-5-5" if provider == "anthropic" else "gpt-4o",
                 "base_url": srv.base_url(provider),
                 "max_attempts": 2,
                 "backoff_base_s": 0.01,
