@@ -296,6 +296,28 @@ def test_dry_run_names_repositories_not_cloned_and_clones_nothing(tmp_path):
     assert not (tmp_path / "cache" / "repos").exists()
 
 
+def test_dry_run_with_every_repository_uncloned_prices_a_stand_in_not_zero(tmp_path):
+    url = "https://git.example.invalid/acme/app.git"
+    with FakeTeacherServer(wiki_responder) as srv:
+        est, lines = dry_run(tmp_path, srv, repos=(url,), categories={"component": 2000})
+    assert est["uncloned"] == [url] and est["stand_in"] == "wikikit's own code"
+    # measured on the stand-in's own items: their count is what wikikit's package offers
+    assert 0 < est["items"] < 2000 and est["usd_per_item"]["plain"] > 0
+    assert "2,000 items requested" in lines[0]
+    assert (
+        "none of its 1 repository is cloned yet (https://git.example.invalid/acme/app.git)"
+        in (lines[1])
+    )
+    assert f"({est['items']:,} items like these)" in lines[1]
+    chosen = est["usd_per_item"][
+        teacher_estimate.chosen_scenario(est["batch"], est["prompt_cache"])
+    ]
+    assert f"expected ~${2000 * chosen:,.2f}" in lines[2]
+    # 2,000 items at max_tokens 1000 cannot fit max_usd $1: the extrapolation says so
+    assert "OVER max_usd $1.00" in lines[2] and "a guess" in lines[2]
+    assert not (tmp_path / "cache" / "repos").exists()
+
+
 def test_batch_mode_every_category_through_message_batches(tmp_path, monkeypatch):
     from wikikit.teachers import batch
 

@@ -37,7 +37,7 @@ from wikikit.synthetic.generators import (
 )
 from wikikit.synthetic.plan import Item, plan_items
 from wikikit.teachers import TeacherError, make_teacher, settings_from_config
-from wikikit.teachers.estimate import CostEstimate, chosen_scenario, cost_lines
+from wikikit.teachers.estimate import LABELS, CostEstimate, chosen_scenario, cost_lines
 from wikikit.teachers.pricing import PRICES_CHECKED
 from wikikit.tokens import count_tokens
 
@@ -87,23 +87,47 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
     return repos, uncloned
 
 
-def _plan(name: str, config: dict, ctx: SourceContext) -> tuple[list[Item], dict[str, int], list]:
+def _categories(config: dict, ctx: SourceContext) -> dict[str, int]:
     categories = config.get("categories") or {c: 1 for c in GENERATORS}
     unknown = sorted(set(categories) - set(GENERATORS))
     if unknown:
         raise InputError(f"{'.'.join(map(str, _key(ctx, 'categories')))}: unknown {unknown}")
+    return categories
+
+
+def _plan_on(name: str, config: dict, ctx: SourceContext, repos: list) -> tuple[list[Item], dict]:
     variants = {c: len(s.tasks) for c, s in GENERATORS.items()}
-    repos, uncloned = open_repos(config, ctx)
-    items, short = plan_items(
+    return plan_items(
         name,
-        categories,
+        _categories(config, ctx),
         repos,
         variants,
         GROUP_CATEGORIES,
         ctx.seed,
         config.get("max_examples"),
     )
+
+
+def _plan(name: str, config: dict, ctx: SourceContext) -> tuple[list[Item], dict[str, int], list]:
+    _categories(config, ctx)  # an unknown category is an error before any repository is opened
+    repos, uncloned = open_repos(config, ctx)
+    items, short = _plan_on(name, config, ctx, repos)
     return items, short, uncloned
+
+
+# A dry run whose repositories are all uncloned has no code to measure prompts on; it prices the
+# items on wikikit's own package instead (always installed, ~100 files in several folders),
+# and says so: a figure of the right order, not $0.
+STAND_IN = "wikikit's own code"
+
+
+def _stand_in_items(name: str, config: dict, ctx: SourceContext) -> list[Item]:
+    import wikikit
+    from wikikit.code.repo import Repo
+
+    root = Path(wikikit.__file__).resolve().parent
+    items, _ = _plan_on(name, config, ctx, [Repo(root, "wikikit", None)])
+    return items
 
 
 def execution_order(items: list[Item]) -> list[Item]:
@@ -235,6 +259,9 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
     teacher_cfg = config.get("teacher") or {}
     settings = settings_from_config(teacher_cfg, key_path)
     items, short, uncloned = _plan(name, config, ctx)
+    stand_in = ctx.dry_run and bool(uncloned) and not items
+    if stand_in:
+        items = _stand_in_items(name, config, ctx)
     items = execution_order(items)
     per_msg = 4
     expected_out = int(settings.max_tokens * EXPECTED_OUTPUT_SHARE)
@@ -267,7 +294,35 @@ def estimate(name: str, config: dict, ctx: SourceContext) -> dict[str, Any]:
     e["per_category"] = e.pop("per_group")
     e["requested"] = sum((config.get("categories") or {}).values()) or len(items)
     e["short"], e["uncloned"] = short, uncloned
+    e["stand_in"] = STAND_IN if stand_in and items else None
     return e
+
+
+def _stand_in_lines(e: dict[str, Any]) -> list[str]:
+    """What the requested items would cost if the uncloned repositories are like the stand-in."""
+    chosen = chosen_scenario(e["batch"], e["prompt_cache"])
+    per, n, want = e["usd_per_item"], e["items"], e["requested"]
+    expected, worst = want * per[chosen], want * e["worst_case_usd"] / n
+    n_repos = len(e["uncloned"])
+    line = (
+        f"  none of its {n_repos} repositor{'y is' if n_repos == 1 else 'ies is'} cloned yet "
+        f"({', '.join(e['uncloned'][:3])}{', ...' if n_repos > 3 else ''}), so no prompt can be "
+        f"measured on them; priced on a stand-in, {e['stand_in']} ({n:,} items like these): "
+        f"${per['plain']:.4f}/item plain, ${per[chosen]:.4f}/item {LABELS[chosen]}"
+        " <- this recipe"
+    )
+    total = f"  the {want:,} requested: expected ~${expected:,.2f}, worst case ~${worst:,.2f}"
+    if e["max_usd"] is not None:
+        total += (
+            f"; within max_usd ${e['max_usd']:,.2f}"
+            if expected <= e["max_usd"]
+            else f"; OVER max_usd ${e['max_usd']:,.2f}: the budget stops the run before every "
+            "item is made"
+        )
+    return [
+        line,
+        total + " (a guess: the real figure follows their code, measured once they are cloned)",
+    ]
 
 
 def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
@@ -277,6 +332,14 @@ def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
             f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['items']} items "
             f"({e['requested']} requested), ~{e['requests']} requests; offline: every answer "
             "comes from the teacher cache, nothing is sent or spent"
+        ]
+    if e["stand_in"]:
+        return [
+            f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['requested']:,} items "
+            f"requested; answers assumed at {EXPECTED_OUTPUT_SHARE:.0%} of max_tokens; prices "
+            f"of {PRICES_CHECKED} (${e['prices_per_mtok'][0]:g}/${e['prices_per_mtok'][1]:g} "
+            "per Mtok in/out)",
+            *_stand_in_lines(e),
         ]
     per = e["usd_per_item"]
     chosen = chosen_scenario(e["batch"], e["prompt_cache"])
