@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -81,6 +82,58 @@ def test_tampered_output_reruns_that_stage(probe):
     calls, plans = _run(probe)
     assert calls == ["train"]
     assert next(p for p in plans if p.stage == "train").reason == "output part-1.txt changed"
+
+
+def test_editing_a_local_file_the_recipe_names_reruns_data_and_everything_after(probe):
+    """The fingerprint covers the recipe, and also the contents of the files its data sources
+    name: a JSONL edited by hand is new data, not an up-to-date stage."""
+    x = probe / "x.jsonl"
+    x.write_text('{"a": 1}\n')
+    calls, _ = _run(probe)
+    assert calls == ["data", "train", "package", "eval"]
+    manifest = json.loads((probe / "run" / "manifest.json").read_text())
+    recorded = manifest["stages"]["data"]["input_files"]
+    assert list(recorded) == [str(x.resolve())] and recorded[str(x.resolve())]["size"] == 9
+    assert _run(probe)[0] == []  # untouched: up to date
+    x.write_text('{"a": 2}\n')  # same size, new content
+    calls, plans = _run(probe)
+    assert calls == ["data", "train", "package", "eval"]
+    assert plans[0].reason == f"input file {x.resolve()} changed"
+    x.unlink()  # gone: the data stage runs again (and its source reports the missing file)
+    calls, plans = _run(probe)
+    assert calls[0] == "data" and plans[0].reason == f"input file {x.resolve()} changed"
+
+
+def test_input_files_are_read_only_inside_the_roots_and_folders_are_listed(tmp_path):
+    from wikikit.data.input_files import input_files, named_paths
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.jsonl").write_text("{}\n")
+    home = tmp_path / "home"
+    (home / "copy" / "sub").mkdir(parents=True)
+    (home / "copy" / "sub" / "b.parquet").write_bytes(b"b")
+    (home / "copy" / "a.json").write_bytes(b"a")
+    (home / "copy" / "link").symlink_to(outside / "secret.jsonl")
+    (home / "repos.txt").write_text("acme/app\n")
+    (home / "r.yaml").write_text(
+        RECIPE.replace(
+            "sources: {s: {kind: jsonl, paths: [x.jsonl]}}",
+            "sources:\n"
+            "    s: {kind: jsonl, paths: [../outside/secret.jsonl, missing.jsonl]}\n"
+            "    d: {kind: deepwiki, repos_file: repos.txt}\n"
+            "    w: {kind: codewikibench, path: copy}",
+        )
+    )
+    recipe = load_recipe(home / "r.yaml")
+    assert input_files(recipe) == [
+        (home / "repos.txt").resolve(),
+        (home / "copy" / "a.json").resolve(),
+        (home / "copy" / "sub" / "b.parquet").resolve(),
+    ]
+    # a semanticwiki source's local CodeWikiBench copy counts too
+    sw = SimpleNamespace(data={"data": {"sources": {"sw": {"codewikibench": {"path": "copy"}}}}})
+    assert named_paths(sw) == [(("data", "sources", "sw", "codewikibench", "path"), "copy")]
 
 
 def test_only_and_from(probe):

@@ -18,7 +18,7 @@ import json
 import platform
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from wikikit.atomic import remove_partials, write_json
 from wikikit.errors import InputError, StageNotImplemented, WikikitError
 from wikikit.recipe.load import Recipe
 from wikikit.stage import (
+    STAGE_INPUT_FILES,
     STAGE_INPUTS,
     STAGE_INPUTS_ANY,
     STAGE_MODULES,
@@ -106,6 +107,27 @@ def outputs_intact(out_dir: Path, files: dict[str, dict[str, Any]]) -> str | Non
     return None
 
 
+def input_file_digests(recipe: Recipe, stage: str) -> dict[str, dict[str, Any]]:
+    """Size and hash (or, past HASH_LIMIT, size and mtime) of each local file the stage reads
+    that the recipe names (STAGE_INPUT_FILES)."""
+    if stage not in STAGE_INPUT_FILES:
+        return {}
+    module = importlib.import_module(STAGE_INPUT_FILES[stage])
+    digests: dict[str, dict[str, Any]] = {}
+    for path in module.input_files(recipe):
+        rec = _file_digest(path)
+        if "sha256" not in rec:
+            rec["mtime_ns"] = path.stat().st_mtime_ns
+        digests[str(path)] = rec
+    return digests
+
+
+def input_files_changed(before: dict[str, Any], now: dict[str, Any]) -> str:
+    changed = sorted(p for p in before.keys() | now.keys() if before.get(p) != now.get(p))
+    more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+    return f"input file {changed[0]}{more} changed"
+
+
 @dataclass
 class StagePlan:
     stage: str
@@ -114,6 +136,7 @@ class StagePlan:
     input_fingerprints: dict[str, str]
     action: str  # "run" | "skip"
     reason: str
+    input_files: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class Manifest:
@@ -187,9 +210,10 @@ def plan_stages(
         inputs = {}
         for dep in stage_inputs(recipe, stage):
             inputs[dep] = fingerprints.get(dep) or manifest.stage(dep).get("fingerprint", "")
-        fp = hashlib.sha256(
-            json.dumps([stage, wikikit.__version__, section_fp, inputs], sort_keys=True).encode()
-        ).hexdigest()
+        files = input_file_digests(recipe, stage)
+        # Without named files the fingerprint is what it always was: old runs stay up to date.
+        payload = [stage, wikikit.__version__, section_fp, inputs] + ([files] if files else [])
+        fp = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         fingerprints[stage] = fp
         if stage not in stages:
             continue
@@ -209,6 +233,8 @@ def plan_stages(
             reason = f"recipe section(s) {', '.join(STAGE_SECTIONS[stage])} changed"
         elif prev.get("wikikit") != wikikit.__version__:
             reason = "wikikit version changed"
+        elif prev.get("input_files", {}) != files:
+            reason = input_files_changed(prev.get("input_files", {}), files)
         else:
             changed = [d for d, f in inputs.items() if prev.get("inputs", {}).get(d) != f]
             reason = f"input stage(s) {', '.join(changed) or '?'} changed"
@@ -217,7 +243,7 @@ def plan_stages(
                 raise WikikitError(
                     f"stage {stage} needs the {dep} stage's outputs: run `wikikit run --only {dep}` first"
                 )
-        plans.append(StagePlan(stage, fp, section_fp, inputs, action, reason))
+        plans.append(StagePlan(stage, fp, section_fp, inputs, action, reason, files))
     return plans
 
 
@@ -312,6 +338,7 @@ def _run_one(recipe: Recipe, run_dir: Path, manifest: Manifest, p: StagePlan) ->
         "fingerprint": p.fingerprint,
         "section_fingerprint": p.section_fingerprint,
         "inputs": p.input_fingerprints,
+        **({"input_files": p.input_files} if p.input_files else {}),
         "wikikit": wikikit.__version__,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }

@@ -39,6 +39,9 @@ STAGE_INPUTS = {"data": (), "train": ("data",), "package": ("train",), "eval": (
 # What a stage's `inputs(section)` may choose from.
 STAGE_INPUTS_ANY = {"data": (), "train": ("data",), "package": ("train",),
                     "eval": ("train", "package")}  # fmt: skip
+# Stages whose fingerprint also covers the contents of local files the recipe names (a
+# module with `input_files(recipe) -> list[Path]`).
+STAGE_INPUT_FILES = {"data": "wikikit.data.input_files"}
 STAGE_MODULES = {
     "data": "wikikit.data.stage",
     "train": "wikikit.train.stage",
