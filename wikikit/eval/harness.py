@@ -297,18 +297,8 @@ def write_wikis(
             )
             wiki = run(repo, target, folder, timeout_s=timeout_s, threads=threads, seed=seed)
             score = score_wiki(wiki.wiki_dir, repo, wiki.exchanges)
-            write_json(
-                folder / "scores.json",
-                {
-                    "repo": repo.id,
-                    "model": model.as_json(),
-                    "client_seconds": wiki.seconds,
-                    "calls": wiki.calls,
-                    "pages": score.pages,
-                    "scores": score.as_dict(),
-                    "problems": score.problems[:500],
-                },
-            )
+            record = score.record(repo, model.as_json(), wiki.seconds, wiki.calls)
+            write_json(folder / "scores.json", record)
             cost = score.as_dict()
             console.info(
                 f"eval: {repo.id}: {len(score.pages)} pages, {wiki.calls} calls in "

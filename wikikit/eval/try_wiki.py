@@ -9,7 +9,6 @@ scored on the spot with the wiki metrics (no judge), and the command prints wher
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from wikikit import console
 from wikikit.atomic import write_json
 from wikikit.code.repo import Repo, is_git_url, open_repo
 from wikikit.errors import InputError
+from wikikit.eval.codewikibench.bench import safe_name
 from wikikit.eval.wiki import WikiScore, score_wiki
 from wikikit.eval.wiki.pages import INDEX_PAGE
 from wikikit.semanticwiki import client as client_api
@@ -68,23 +68,15 @@ def try_wiki(
     if commit:
         spec["commit"] = commit
     repo = open_repo(spec, Path.cwd(), run_dir / "cache" / "try", label="-r")
-    out_dir = Path(out) if out else run_dir / "try" / re.sub(r"[^\w.-]+", "_", repo.name)
+    out_dir = Path(out) if out else run_dir / "try" / safe_name(repo.name)
     console.info(
         f"try: SemanticWiki documents {repo.id} with {target.describe()} "
         "(minutes on a CPU; it prints its progress)"
     )
     run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads, seed=seed)
     score = score_wiki(run.wiki_dir, repo, run.exchanges)
-    write_json(
-        out_dir / "scores.json",
-        {
-            "repo": repo.id,
-            "model": target.describe(),
-            "seconds": run.seconds,
-            "scores": score.as_dict(),
-            "problems": score.problems[:200],
-        },  # fmt: skip
-    )
+    record = score.record(repo, target.describe(), run.seconds, run.calls)
+    write_json(out_dir / "scores.json", record)
     return Tried(repo, run, score, out_dir)
 
 

@@ -63,6 +63,18 @@ class WikiScore:
             out.update(self.cost.as_dict())
         return out
 
+    def record(self, repo: Repo, model: Any, seconds: float, calls: int) -> dict[str, Any]:
+        """What `scores.json` beside a written wiki holds (the eval harness and `wikikit try`)."""
+        return {
+            "repo": repo.id,
+            "model": model,
+            "client_seconds": seconds,
+            "calls": calls,
+            "pages": self.pages,
+            "scores": self.as_dict(),
+            "problems": self.problems[:500],
+        }
+
 
 def _validator() -> Validator:
     from wikikit.mermaid import validate_blocks
