@@ -87,19 +87,17 @@ def open_repos(config: dict, ctx: SourceContext) -> tuple[list, list[str]]:
     return repos, uncloned
 
 
-def _categories(config: dict, ctx: SourceContext) -> dict[str, int]:
-    categories = config.get("categories") or {c: 1 for c in GENERATORS}
-    unknown = sorted(set(categories) - set(GENERATORS))
+def _check_categories(config: dict, ctx: SourceContext) -> None:
+    unknown = sorted(set(config.get("categories") or ()) - set(GENERATORS))
     if unknown:
         raise InputError(f"{'.'.join(map(str, _key(ctx, 'categories')))}: unknown {unknown}")
-    return categories
 
 
 def _plan_on(name: str, config: dict, ctx: SourceContext, repos: list) -> tuple[list[Item], dict]:
     variants = {c: len(s.tasks) for c, s in GENERATORS.items()}
     return plan_items(
         name,
-        _categories(config, ctx),
+        config.get("categories") or {c: 1 for c in GENERATORS},  # checked by _plan first
         repos,
         variants,
         GROUP_CATEGORIES,
@@ -109,7 +107,7 @@ def _plan_on(name: str, config: dict, ctx: SourceContext, repos: list) -> tuple[
 
 
 def _plan(name: str, config: dict, ctx: SourceContext) -> tuple[list[Item], dict[str, int], list]:
-    _categories(config, ctx)  # an unknown category is an error before any repository is opened
+    _check_categories(config, ctx)  # an error before any repository is opened
     repos, uncloned = open_repos(config, ctx)
     items, short = _plan_on(name, config, ctx, repos)
     return items, short, uncloned
