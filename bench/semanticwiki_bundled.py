@@ -15,7 +15,6 @@ Needs the client installed (`make setup`) or WIKIKIT_SEMANTICWIKI_TGZ. On a busy
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 from collections import Counter
@@ -24,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 import wikikit  # noqa: E402,F401  (offline tokenizer before anything imports tiktoken)
+from wikikit.bounded import read_jsonl  # noqa: E402
 from wikikit.code.repo import open_repo  # noqa: E402
 from wikikit.semanticwiki.client import ClientModel, run_client  # noqa: E402
 
@@ -51,7 +51,7 @@ def main() -> None:
         repo = open_repo({"path": str(a.repo.resolve())}, work, work / "cache")
         run = run_client(repo, ClientModel("gguf", path=gguf), work / "run",
                          threads=a.threads, seed=a.seed)  # fmt: skip
-        xs = [json.loads(line) for line in run.exchanges.read_text().splitlines()]
+        xs = read_jsonl(run.exchanges)
     pages = [x for x in xs if x["kind"] == "page"]
     seconds = [x["seconds"] for x in pages]
     tokens = [x["tokens"]["completion"] for x in pages]

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 import wikikit  # noqa: E402,F401  (offline tokenizer before anything imports tiktoken)
+from wikikit.bounded import read_jsonl  # noqa: E402
 from wikikit.data.sources import SourceContext, semanticwiki  # noqa: E402
 from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site  # noqa: E402
 from wikikit.recipe.load import load_recipe  # noqa: E402
-from wikikit.semanticwiki.endpoint import read_jsonl  # noqa: E402
 
 
 def run_once(name: str, base_url: str, cache: Path) -> dict:

@@ -11,6 +11,7 @@ import pytest
 from data_stage_helpers import RecipeStandIn, run_data_stage
 from harmony_reference import harmony_text
 
+from wikikit.bounded import read_jsonl
 from wikikit.errors import StageNotImplemented, WikikitError
 from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
 
@@ -214,8 +215,7 @@ def test_jsonl_loads_with_datasets_and_text_is_harmony(stage_run):
         "repo",
     }
     for split in files:
-        for line in Path(files[split]).read_text().splitlines():
-            row = json.loads(line)
+        for row in read_jsonl(files[split]):
             want = harmony_text(
                 row["messages"],
                 row.get("tools"),
@@ -230,8 +230,8 @@ def test_grouped_split_keeps_repos_apart(stage_run):
     _, _, ctx, _ = stage_run
     where: dict[str, str] = {}
     for split in ("train", "validation", "test"):
-        for line in (ctx.out_dir / f"{split}.jsonl").read_text().splitlines():
-            repo = json.loads(line)["repo"]
+        for row in read_jsonl(ctx.out_dir / f"{split}.jsonl"):
+            repo = row["repo"]
             assert where.setdefault(repo, split) == split
 
 
@@ -282,5 +282,5 @@ def test_token_lengths_are_reported_and_the_limit_enforced(stage_run, tmp_path):
     q = json.loads((ctx2.out_dir / "quality.json").read_text())
     assert q["over_length"]["limit"] == limit and q["over_length"]["dropped"] > 0
     for split in ("train", "validation", "test"):
-        for line in (ctx2.out_dir / f"{split}.jsonl").read_text().splitlines():
-            assert count_tokens(json.loads(line)["text"]) <= limit
+        for row in read_jsonl(ctx2.out_dir / f"{split}.jsonl"):
+            assert count_tokens(row["text"]) <= limit

@@ -8,6 +8,7 @@ import re
 
 from data_stage_helpers import RecipeStandIn, run_data_stage
 
+from wikikit.bounded import read_jsonl
 from wikikit.data.decontaminate import decontaminate
 from wikikit.example import Example, Message
 
@@ -93,8 +94,9 @@ def test_stage_drops_train_copies_of_held_out_items_and_counts_them(tmp_path):
     ctx, result = run_data_stage(RecipeStandIn(data, tmp_path), tmp_path / "run")
 
     def answers(split: str) -> list[str]:
-        lines = (ctx.out_dir / f"{split}.jsonl").read_text().splitlines()
-        return [json.loads(line)["messages"][-1]["content"] for line in lines]
+        return [
+            row["messages"][-1]["content"] for row in read_jsonl(ctx.out_dir / f"{split}.jsonl")
+        ]
 
     train = answers("train")
     held = answers("validation") + answers("test")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from wikikit.bounded import read_jsonl
 from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,7 @@ def test_demo_data_stage_offline(tmp_path):
     kept = Counter()
     local_calls = Counter()
     for split in ("train", "validation", "test"):
-        for line in (data / f"{split}.jsonl").read_text().splitlines():
-            row = json.loads(line)
+        for row in read_jsonl(data / f"{split}.jsonl"):
             kept[row["source"]] += 1  # the source kind
             if row["source"] == "semanticwiki":
                 local_calls[row["category"]] += 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from wikikit.bounded import read_jsonl
 from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,18 +64,16 @@ def test_demo_runs_every_stage_offline(tmp_path):
     )
     assert set(manifest["stages"]["eval"]["inputs"]) == {"train", "package"}
     # data
-    rows = (run_dir / "data" / "train.jsonl").read_text().splitlines()
-    assert rows and all(
-        json.loads(r)["text"].startswith("<|start|>system<|message|>") for r in rows
-    )
+    rows = read_jsonl(run_dir / "data" / "train.jsonl")
+    assert rows and all(r["text"].startswith("<|start|>system<|message|>") for r in rows)
     # train: a LoRA adapter, a merged model, a finite loss
     metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
     assert metrics["steps"] == 2 and math.isfinite(metrics["final_loss"])
     # ... after the label check passed on Axolotl's preprocessing of every category in the data
     categories = {
-        json.loads(line)["category"]
+        row["category"]
         for name in ("train.jsonl", "validation.jsonl")
-        for line in (run_dir / "data" / name).read_text().splitlines()
+        for row in read_jsonl(run_dir / "data" / name)
     }
     checked = metrics["label_check"]
     assert set(checked) == categories and len(categories) > 3, (checked, categories)
@@ -92,8 +91,8 @@ def test_demo_runs_every_stage_offline(tmp_path):
     ):
         assert task in json.dumps(results["scores"]), task
     # SemanticWiki's page prompts for demo/ledger, the codebase no training source reads
-    items = (run_dir / "eval" / "heldout" / "semanticwiki_page.jsonl").read_text().splitlines()
-    assert len(items) == 4 and all(json.loads(i)["repo"] == "demo/ledger" for i in items)
+    items = read_jsonl(run_dir / "eval" / "heldout" / "semanticwiki_page.jsonl")
+    assert len(items) == 4 and all(i["repo"] == "demo/ledger" for i in items)
     assert results["intervals"]["semanticwiki_page"]["refs_right"]["n"] == 1  # eval.limit=1
     # the harness: the real client wrote demo/ledger's wiki with the packaged GGUF
     (wiki,) = results["harness"]["repos"]["fine-tuned"]

@@ -12,6 +12,8 @@ import model_fixtures
 import pytest
 from openai_stub import StubServer
 
+from wikikit.bounded import read_jsonl
+
 # shared fixtures (tests/model_fixtures.py), registered in this module
 tiny_model = model_fixtures.tiny_model
 
@@ -39,7 +41,7 @@ def _results(out: Path) -> dict:
 def _samples(out: Path, task: str) -> list[dict]:
     files = sorted(out.rglob(f"samples_{task}_*.jsonl"))
     assert files
-    return [json.loads(line) for line in files[-1].read_text().splitlines()]
+    return read_jsonl(files[-1])
 
 
 @pytest.mark.slow

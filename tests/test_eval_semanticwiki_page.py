@@ -16,6 +16,7 @@ import pytest
 from git_fixtures import commit_all, init_repo
 from openai_stub import StubServer
 
+from wikikit.bounded import read_jsonl
 from wikikit.code.repo import Repo
 from wikikit.errors import InputError
 from wikikit.eval import stage as evaluate
@@ -166,10 +167,7 @@ def test_stage_scores_heldout_items_with_intervals(tmp_path, broken) -> None:
         evaluate.run_stage(ctx)
         sent = [r["body"] for r in server.requests if r["path"].endswith("/chat/completions")]
     out = json.loads((ctx.out_dir / "results.json").read_text())
-    items = [
-        json.loads(x)
-        for x in (ctx.out_dir / "heldout/semanticwiki_page.jsonl").read_text().splitlines()
-    ]
+    items = read_jsonl(ctx.out_dir / "heldout/semanticwiki_page.jsonl")
     assert len(items) == 3 and len(sent) == 3
     # what went out: SemanticWiki's system prompt alone, its user prompt, its sampling
     for body in sent:
@@ -210,10 +208,7 @@ def test_shipped_items_are_current_and_hold_no_template_text() -> None:
     )
     make = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(make)
-    shipped = [
-        json.loads(x)
-        for x in (ROOT / "eval_tasks/semanticwiki_page/test.jsonl").read_text().splitlines()
-    ]
+    shipped = read_jsonl(ROOT / "eval_tasks/semanticwiki_page/test.jsonl")
     assert shipped == json.loads(json.dumps(make.semanticwiki_page_rows()))  # regenerate if not
     full = items_from_repo(Repo(ROOT / "demo" / "ledger", "demo/ledger"))
     assert [prompt_of(r) for r in shipped] == [(PAGE_SYSTEM, i["user"]) for i in full]

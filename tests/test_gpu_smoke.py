@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from wikikit.bounded import read_jsonl
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "bench" / "gpu_smoke.sh"
 
@@ -58,6 +60,6 @@ def test_print_config_writes_the_smoke_recipe_and_a_valid_gpu_config(tmp_path):
     assert cfg["datasets"][0]["type"] == "wikikit.train.harmony_turns"
     recipe = json.loads((out / "recipe.json").read_text())
     assert recipe["train"]["check_labels"] == 2 and recipe["package"]["gguf"]["outtype"] == "q8_0"
-    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    rows = read_jsonl(out / "rows.jsonl")
     assert len(rows) == 64 and {r["category"] for r in rows} == {"page", "tool_use"}
     assert any(m.get("tool_calls") for r in rows for m in r["messages"])

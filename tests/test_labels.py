@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from train_helpers import example, write_data_stage_output
 
+from wikikit.bounded import read_jsonl
 from wikikit.data.render import HarmonyRenderer
 from wikikit.errors import InputError
 from wikikit.train import labels
@@ -82,7 +81,7 @@ def test_sample_takes_n_rows_of_every_category(tmp_path):
         "multi_turn": 2,
         "cpt": 2,
     }
-    all_rows = [json.loads(x) for x in (tmp_path / "data" / "train.jsonl").read_text().splitlines()]
+    all_rows = read_jsonl(tmp_path / "data" / "train.jsonl")
     assert {r["id"] for r in rows} <= {r["id"] for r in all_rows} | {"e100", "e101", "e102"}
 
 

@@ -17,6 +17,8 @@ import pytest
 from codewikibench_data import real_row, rows, write_dataset
 from deepwiki_site import project_pages, real_pages, start_site, stop
 
+from wikikit.bounded import read_jsonl
+
 pytestmark = pytest.mark.slow
 
 
@@ -59,9 +61,9 @@ data:
 
     data = tmp_path / "run" / "data"
     out_rows = [
-        json.loads(line)
+        row
         for split in ("train", "validation", "test")
-        for line in (data / f"{split}.jsonl").read_text().splitlines()
+        for row in read_jsonl(data / f"{split}.jsonl")
     ]
     sources = Counter(r["source"] for r in out_rows)
     assert sources["codewikibench"] >= 1 and sources["deepwiki"] >= (20 if real_pages() else 1)

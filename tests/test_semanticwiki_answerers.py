@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from teacher_fakes import FakeTeacherServer, last_user_text
 
+from wikikit.bounded import read_jsonl
 from wikikit.code.refs import parse_refs, verify_ref
 from wikikit.code.repo import Repo
 from wikikit.deepwiki.page import parse_page
@@ -203,7 +204,7 @@ def test_codewikibench_row_replays_as_a_wiki():
     order, their section refs in local-mode form, resolving in demo/shop."""
     from wikikit.data.sources.reference_wikis import codewikibench_wiki
 
-    row = json.loads((ROOT / "demo" / "codewikibench" / "shop.jsonl").read_text().splitlines()[0])
+    row = read_jsonl(ROOT / "demo" / "codewikibench" / "shop.jsonl")[0]
     wiki = codewikibench_wiki(row)
     assert wiki.repo == "demo/shop" and wiki.commit is None and len(wiki.pages) >= 5
     answerer = ReplayAnswerer(wiki)

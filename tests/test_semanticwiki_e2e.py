@@ -22,11 +22,12 @@ from semanticwiki_fixtures import SHOP, shop_teacher
 from shared_paths import SEMANTICWIKI_PROMPTS
 from teacher_fakes import FakeTeacherServer
 
+from wikikit.bounded import read_jsonl
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.semanticwiki import generate
 from wikikit.deepwiki.demo_site import DEFAULT_ROOT, serve_site
 from wikikit.recipe.load import load_recipe
-from wikikit.semanticwiki.endpoint import Answer, read_jsonl
+from wikikit.semanticwiki.endpoint import Answer
 from wikikit.semanticwiki.session import Job, run_pass
 
 pytestmark = pytest.mark.slow

@@ -10,7 +10,8 @@ import urllib.request
 
 import pytest
 
-from wikikit.semanticwiki.endpoint import Answer, OllamaEndpoint, read_jsonl
+from wikikit.bounded import read_jsonl
+from wikikit.semanticwiki.endpoint import Answer, OllamaEndpoint
 
 PLAN_USER = (
     "You are analyzing a software project to create comprehensive architectural documentation.\n"

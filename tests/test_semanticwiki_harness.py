@@ -36,13 +36,13 @@ from semanticwiki_fixtures import SHOP, shop_teacher
 from shared_paths import SEMANTICWIKI_PROMPTS
 from teacher_fakes import FakeTeacherServer, last_user_text
 
+from wikikit.bounded import read_jsonl
 from wikikit.cli import cli
 from wikikit.code.repo import open_repo
 from wikikit.errors import WikikitError
 from wikikit.eval import stage as evaluate
 from wikikit.eval.wiki import score_wiki
 from wikikit.recipe.load import load_recipe
-from wikikit.semanticwiki.endpoint import read_jsonl
 from wikikit.semanticwiki.protocol import CALL_OPTIONS
 from wikikit.stage import StageContext
 
@@ -119,7 +119,7 @@ def bundled(tmp_path_factory, tiny_gguf, semanticwiki_client, ledger):
     with pytest.raises(WikikitError) as failed:  # one repository: no interval, so no gate holds
         evaluate.run_stage(ctx)
     out = ctx.out_dir / "wikis" / "fine-tuned" / "demo_ledger"
-    exchanges = [json.loads(line) for line in (out / "exchanges.jsonl").read_text().splitlines()]
+    exchanges = read_jsonl(out / "exchanges.jsonl")
     return SimpleNamespace(ctx=ctx, error=str(failed.value), out=out, root=root, commit=commit,
                            log=(out / "client.log").read_text(), exchanges=exchanges)  # fmt: skip
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO, Any
 
 MAX_JSON_DEPTH = 100  # nested arrays/objects; real records nest a handful of levels
@@ -108,3 +109,44 @@ def bounded_lines(
                 break
             length += len(line)
         yield lineno, None, length
+
+
+class JsonlError(ValueError):
+    """A JSONL line that is not JSON or breaks a bound; the message names file:line."""
+
+
+def iter_jsonl(
+    path: str | Path,
+    *,
+    skip_bad: bool = False,
+    max_bytes: int = MAX_LINE_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> Iterator[tuple[int, Any]]:
+    """(line number, value) for each non-blank line of a JSONL file: the one JSONL reader.
+
+    Lines end at b"\\n" only. str.splitlines() would also cut inside JSON strings written with
+    ensure_ascii=False at U+2028, U+2029, U+0085, \\x0b, \\x0c and \\x1c-\\x1e, which a model's
+    answer may hold. A bad line (not UTF-8 JSON, over a bound) raises JsonlError naming
+    file:line, or with skip_bad is passed over.
+    """
+    with open(path, "rb") as fh:
+        for lineno, raw, length in bounded_lines(fh, max_bytes):
+            try:
+                if raw is None:
+                    raise OutOfBounds(f"line is {_size(length)}, over the {_size(max_bytes)} limit")
+                if not raw.strip():
+                    continue
+                value = json_loads(raw, max_chars=max_bytes, max_depth=max_depth, what="line")
+            except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, OutOfBounds
+                if skip_bad:
+                    continue
+                why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                raise JsonlError(f"{path}:{lineno}: not a JSON line: {why}") from None
+            yield lineno, value
+
+
+def read_jsonl(path: str | Path, *, missing_ok: bool = False, skip_bad: bool = False) -> list[Any]:
+    """Every row of a JSONL file (iter_jsonl); a missing file is [] with missing_ok."""
+    if missing_ok and not Path(path).is_file():
+        return []
+    return [value for _, value in iter_jsonl(path, skip_bad=skip_bad)]

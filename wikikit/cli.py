@@ -13,6 +13,7 @@ import click
 
 import wikikit
 from wikikit import console
+from wikikit.children import Terminated, install_handlers
 from wikikit.errors import InputError, WikikitError
 
 SET_HELP = "Override a recipe key after `extends`, e.g. --set data.size=500 (value parsed as YAML)."
@@ -46,8 +47,11 @@ def handle_errors(fn):
             return fn(*args, **kwargs)
         except WikikitError as exc:
             _fail(exc)
+        except Terminated as exc:
+            click.echo(f"error: stopped by {exc} (its child processes ended)", err=True)
+            sys.exit(128 + exc.signum)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            click.echo("error: interrupted (its child processes ended)", err=True)
             sys.exit(130)
         except click.exceptions.Exit:
             raise
@@ -83,6 +87,7 @@ def _checked(recipe):
 @click.option("--json-logs", is_flag=True, help="Machine-readable JSON log lines on stderr.")
 def cli(quiet: bool, json_logs: bool) -> None:
     """Turn one YAML recipe into a fine-tuned, evaluated, packaged wiki agent model."""
+    install_handlers()  # SIGTERM/SIGHUP end every child process wikikit starts, then wikikit
     console.set_mode("json" if json_logs else "quiet" if quiet else "normal")
 
 
@@ -201,13 +206,16 @@ def deepwiki() -> None:
 @click.option("--max-mb", default=64, show_default=True, help="Largest file read, in MiB.")
 @handle_errors
 def deepwiki_parse(files: tuple[str, ...], as_json: bool, max_mb: int) -> None:
-    """Per page of saved FILES (HTML, flight stream, MCP text): id, title, sections, Mermaid
-    blocks, references, source files. Exit 1 if a file gives no page."""
+    """Per page of saved FILES (HTML page or rendered article, flight stream, MCP text,
+    markdown): id, title, sections, Mermaid blocks, references, source files. Exit 2 naming each
+    file that gives no page."""
     from wikikit.deepwiki.saved import parse_files
 
-    out, code = parse_files(list(files), as_json, max_mb)
-    click.echo(out)
-    sys.exit(code)
+    out, problems = parse_files(list(files), as_json, max_mb)
+    if out.strip() and (len(problems) < len(files) or as_json):
+        click.echo(out)
+    if problems:
+        raise InputError(problems[0], problems)
 
 
 @cli.command("make-tiny-model")

@@ -281,7 +281,8 @@ def run(
     run_dir: str | Path | None = None,
 ) -> list[StagePlan]:
     """Run (or with dry_run, only plan) the recipe's stages; returns the plan that was followed."""
-    run_dir = Path(run_dir) if run_dir else default_run_dir(recipe)
+    # Absolute from here on: stages hand paths to child processes that run in other folders.
+    run_dir = (Path(run_dir) if run_dir else default_run_dir(recipe)).absolute()
     stages = select_stages(recipe, only, from_)
     manifest = Manifest(run_dir / "manifest.json")
     plans = plan_stages(recipe, manifest, run_dir, stages)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from wikikit import children
 from wikikit.errors import InputError
 
 # Folders never listed: VCS data, dependencies, build outputs, caches, virtualenvs.
@@ -430,9 +431,7 @@ def _name_from_url(url: str) -> str:
 
 def _git(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
+    return children.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
 
 
 def _git_head(root: Path) -> str | None:

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from wikikit.bounded import JsonlError, iter_jsonl
 from wikikit.data.dedup import ShingleHasher, normalized_bytes
+from wikikit.errors import InputError
 from wikikit.example import Example
 
 DEFAULTS = {"enabled": True, "ngram": 8, "threshold": 0.5}
@@ -45,11 +47,11 @@ def eval_task_texts(eval_dir: Path) -> list[str]:
         return texts
     for path in sorted(eval_dir.rglob("*")):
         if path.suffix == ".jsonl":
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    texts.append("\n".join(_strings(json.loads(line))))
-                except json.JSONDecodeError:
-                    continue
+            try:
+                texts.extend("\n".join(_strings(row)) for _, row in iter_jsonl(path))
+            except JsonlError as exc:
+                # an eval item that cannot be read cannot be decontaminated against: say so
+                raise InputError(f"decontamination: {exc}") from None
         elif path.suffix == ".json":
             try:
                 texts.append("\n".join(_strings(json.loads(path.read_text(encoding="utf-8")))))

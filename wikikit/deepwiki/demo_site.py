@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import html
 import re
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.robotparser import RobotFileParser
 
+from wikikit import children
 from wikikit.deepwiki.flight import FlightPage, encode_html, encode_stream
 from wikikit.paths import DEMO_DIR
 
@@ -178,11 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     print(f"demo_site: serving {args.root} at {base_url} while: {' '.join(command)}", flush=True)
+    child = children.popen(command)  # its own group: it ends its own children when told to
     try:
-        return subprocess.call(command)
-    except KeyboardInterrupt:
-        return 130
+        return children.wait(child)[0]
+    except KeyboardInterrupt as exc:
+        return 128 + getattr(exc, "signum", 2)
     finally:
+        children.stop(child, grace_s=30)
         server.shutdown()
         server.server_close()
 

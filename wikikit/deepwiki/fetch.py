@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wikikit import console
+from wikikit import children, console
 from wikikit.deepwiki.html import convert_html
 from wikikit.deepwiki.page import Page, wiki_page
 from wikikit.deepwiki.polite import RateLimited, Throttle
@@ -151,13 +151,12 @@ def _crawl_site(
     cmd = build_command(work_dir, todo, settings)
     log_path = work_dir / "crawl.log"
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+        proc = children.popen(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
             _watch(proc, store, todo, started)
-        except BaseException:
-            proc.terminate()  # Ctrl-C: scrapy stops gracefully and keeps its JOBDIR
-            proc.wait(timeout=60)
-            raise
+        finally:
+            # Ctrl-C or an error: SIGTERM first, so scrapy stops gracefully and keeps its JOBDIR
+            children.stop(proc, grace_s=60)
     if proc.returncode != 0:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:]
         raise WikikitError(

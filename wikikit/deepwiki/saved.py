@@ -23,6 +23,16 @@ from wikikit.errors import InputError
 
 FLIGHT_ROW = re.compile(rb"^[0-9a-fA-F]{0,16}:[A-Z\[{\"0-9]")
 HTML_START = re.compile(r"<!doctype html|<html[\s>]|<body[\s>]", re.I)
+# What a headless-browser scraper saves: the article element alone, e.g. deepwiki.com's
+# `<div class="prose-custom ...">` (its rendered DOM; no <html> around it).
+HTML_FRAGMENT = re.compile(
+    r"^\s*(?:<!--.*?-->\s*)*<(?:div|article|section|main)[\s>]|class=[\"'][^\"']*\bprose-custom\b",
+    re.I | re.S,
+)
+EXPECTED = (
+    "expected a DeepWiki page: HTML (a whole page, or its rendered article element such as "
+    "div.prose-custom), a flight stream (RSC), MCP read_wiki_contents text or DeepWiki markdown"
+)
 
 
 @dataclass
@@ -57,12 +67,14 @@ def read_saved(path: Path, max_bytes: int = Limits.max_bytes) -> Saved:
     elif FLIGHT_ROW.match(data[:64]) and not HTML_START.search(text[:4096]):
         # A flight stream, whole or not: what it holds is what a crawl would get.
         return Saved(str(path), "flight", _wiki(decode_stream(data, limits), "flight"))
-    if HTML_START.search(text[:4096]) or has_push_scripts(text):
+    fragment = not HTML_START.search(text[:4096]) and HTML_FRAGMENT.search(text[:65536])
+    if HTML_START.search(text[:4096]) or has_push_scripts(text) or fragment:
         converted = convert_html(text)
         page = wiki_page(None, "", converted.markdown)
         page.missing_diagrams = converted.missing_diagrams
         pages = [page] if page.sections else []
-        return Saved(str(path), "html", Wiki(repo="", pages=pages, transport="html"))
+        kind = "html-fragment" if fragment else "html"
+        return Saved(str(path), kind, Wiki(repo="", pages=pages, transport="html"))
     if any(PAGE_LINE.match(line) for line in text.splitlines()[:10_000]):
         return Saved(str(path), "mcp", wiki_from_mcp("", "", text))
     page = wiki_page(None, "", text)
@@ -114,6 +126,7 @@ KIND_WORDS = {
     "flight-html": "HTML page with a flight payload",
     "flight": "flight stream",
     "html": "HTML page without a flight payload (HTML fallback: this page only)",
+    "html-fragment": "rendered HTML article (this page only)",
     "mcp": "MCP read_wiki_contents text",
     "markdown": "DeepWiki markdown page",
 }
@@ -147,8 +160,15 @@ def format_text(entries: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def parse_files(paths: list[str], as_json: bool, max_mb: int = 64) -> tuple[str, int]:
-    """The report for `wikikit deepwiki parse` and its exit code (1 when a file gave no page)."""
+def parse_files(paths: list[str], as_json: bool, max_mb: int = 64) -> tuple[str, list[str]]:
+    """The report for `wikikit deepwiki parse`, and one problem line per file that gave no page
+    (the command prints the report of the others and exits 2 naming those)."""
     entries = [describe(read_saved(Path(p), max_mb * 2**20)) for p in paths]
-    out = json.dumps(entries, indent=2, ensure_ascii=False) if as_json else format_text(entries)
-    return out, 0 if all(e["pages"] for e in entries) else 1
+    problems = [
+        f"{e['file']}: no DeepWiki page found (read as {KIND_WORDS[e['kind']]}); {EXPECTED}"
+        for e in entries
+        if not e["pages"]
+    ]
+    good = [e for e in entries if e["pages"]]
+    out = json.dumps(good, indent=2, ensure_ascii=False) if as_json else format_text(good)
+    return out, problems

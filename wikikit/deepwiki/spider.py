@@ -41,6 +41,7 @@ import scrapy
 from scrapy.exceptions import CloseSpider
 from scrapy.http import Response, TextResponse
 
+from wikikit.bounded import iter_jsonl
 from wikikit.deepwiki.flight import Limits, decode_html, decode_stream, has_push_scripts
 from wikikit.deepwiki.polite import RATE_LIMIT_CODES, retry_after_s
 from wikikit.deepwiki.settings import FetchSettings
@@ -471,14 +472,9 @@ def read_items(out_dir: Path) -> dict[str, dict[str, Any]]:
     pages: dict[str, dict[str, Any]] = {}
     if not path.exists():
         return pages
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(item, dict) and item.get("type", "page") == "page" and "url" in item:
-                pages[item["url"]] = item
+    for _, item in iter_jsonl(path, skip_bad=True):  # a line cut by a kill is passed over
+        if isinstance(item, dict) and item.get("type", "page") == "page" and "url" in item:
+            pages[item["url"]] = item
     return pages
 
 

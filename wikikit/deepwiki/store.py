@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wikikit.atomic import write_json
+from wikikit.bounded import iter_jsonl
 
 FETCHED, NO_WIKI, FAILED, PARTIAL = "fetched", "no_wiki", "failed", "partial"
 FINAL = frozenset({FETCHED, NO_WIKI})
@@ -64,14 +65,10 @@ class CrawlStore:
         out: dict[str, dict[str, Any]] = {}
         if not self.status_path.exists():
             return out
-        with self.status_path.open(encoding="utf-8", errors="replace") as f:
-            for line in f:
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if isinstance(entry, dict) and isinstance(entry.get("repo"), str):
-                    out[repo_key(entry["repo"])] = entry
+        # a line the crawl is still writing is passed over
+        for _, entry in iter_jsonl(self.status_path, skip_bad=True):
+            if isinstance(entry, dict) and isinstance(entry.get("repo"), str):
+                out[repo_key(entry["repo"])] = entry
         return out
 
     def save_wiki(self, wiki_dict: dict[str, Any]) -> Path:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from wikikit import children
 from wikikit.errors import WikikitError
 
 
@@ -43,7 +44,7 @@ def serve(
     """Run `argv` until the block ends; `ready(response)` decides when it may be used."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT)
+        proc = children.popen(list(argv), stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -60,12 +61,7 @@ def serve(
             time.sleep(0.5)
         yield proc
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        children.stop(proc, grace_s=30)
 
 
 SERVED_ALIAS = "model"  # the name llama.cpp's server answers to (--model_alias)

@@ -58,7 +58,7 @@ def try_wiki(
     seed: int | None = None,
     run_client: Callable[..., WikiRun] | None = None,
 ) -> Tried:
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).absolute()
     if not run_dir.is_dir():
         raise InputError(f"{run_dir}: no such run directory")
     target = ClientModel.parse(model, "--model") if model else packaged_model(run_dir)
@@ -68,7 +68,7 @@ def try_wiki(
     if commit:
         spec["commit"] = commit
     repo = open_repo(spec, Path.cwd(), run_dir / "cache" / "try", label="-r")
-    out_dir = Path(out) if out else run_dir / "try" / safe_name(repo.name)
+    out_dir = Path(out).absolute() if out else run_dir / "try" / safe_name(repo.name)
     console.info(
         f"try: SemanticWiki documents {repo.id} with {target.describe()} "
         "(minutes on a CPU; it prints its progress)"

@@ -11,7 +11,6 @@ worker that dies mid-batch is restarted and the diagram it was on is tried once 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import queue
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from wikikit import children
 from wikikit.errors import WikikitError
 
 HERE = Path(__file__).resolve().parent
@@ -89,7 +89,7 @@ class NodeWorker:
         if reason:
             raise WikikitError(reason)
         env = {**os.environ, **(extra_env or {})}
-        self.proc = subprocess.Popen(
+        self.proc = children.popen(
             [shutil.which("node") or "node", str(WORKER_JS)],
             cwd=HERE,
             stdin=subprocess.PIPE,
@@ -179,10 +179,7 @@ class NodeWorker:
             pass  # the worker died or was killed; the reader side reports it
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(timeout=5)
+        children.stop(self.proc, grace_s=0)
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             try:
                 if stream:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from wikikit import console
+from wikikit import children, console
 from wikikit.errors import InputError, WikikitError
 from wikikit.paths import cache_root
 
@@ -40,7 +40,7 @@ def _run_streaming(cmd: Sequence[str], log_path: Path, env: dict | None = None) 
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(str(c) for c in cmd)}\n")
         log.flush()
-        proc = subprocess.Popen(
+        proc = children.popen(
             [str(c) for c in cmd],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -48,11 +48,14 @@ def _run_streaming(cmd: Sequence[str], log_path: Path, env: dict | None = None) 
             errors="replace",
             env=env,
         )
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.write(line)
-            console.info(f"  {line.rstrip()}")
-        rc = proc.wait()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                log.write(line)
+                console.info(f"  {line.rstrip()}")
+            rc, _ = children.wait(proc)
+        finally:
+            children.stop(proc)
         log.write(f"[exit {rc}]\n")
     return rc
 

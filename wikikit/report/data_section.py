@@ -3,12 +3,12 @@ and dedup, from data/quality.json and the split files."""
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
 
 from wikikit import console
+from wikikit.bounded import iter_jsonl
 from wikikit.report.html import Raw, cards, chart, esc, guarded, note, table
 from wikikit.report.run_view import RunView, stage_banner
 
@@ -197,25 +197,19 @@ def sample_token_lengths(
     from wikikit.tokens import count_tokens
 
     rng = random.Random(f"{seed}:{path.name}")
-    chosen: list[str] = []
+    chosen: list[Any] = []
     n = 0
-    with path.open(encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            n += 1
-            if len(chosen) < limit:
-                chosen.append(line)
-            else:
-                j = rng.randrange(n)
-                if j < limit:
-                    chosen[j] = line
+    for _, row in iter_jsonl(path, skip_bad=True):
+        n += 1
+        if len(chosen) < limit:
+            chosen.append(row)
+        else:
+            j = rng.randrange(n)
+            if j < limit:
+                chosen[j] = row
     lengths = []
-    for line in console.progress(chosen, f"report: tokens in {path.name}"):
-        try:
-            text = json.loads(line).get("text")
-        except (ValueError, AttributeError):
-            continue
+    for row in console.progress(chosen, f"report: tokens in {path.name}"):
+        text = row.get("text") if isinstance(row, dict) else None
         if isinstance(text, str):
             lengths.append(count_tokens(text))
     return lengths, n

@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wikikit import children
 from wikikit.semanticwiki.install import CLIENT_DIR, MODELS_DIR, ClientInstall
 
 if TYPE_CHECKING:
@@ -138,7 +138,10 @@ def run_generate(
     """Run the client once on `repo`, against the model server at `host` or on the GGUF at
     `model_path` (generate_command); never raises for the client's own failures (the returned
     ClientRun says what happened)."""
-    work = Path(work)
+    # Every path the client gets is absolute: it runs in `work`, not in the caller's folder.
+    work = Path(work).absolute()
+    repo = Path(repo).absolute()
+    model_path = Path(model_path).absolute() if model_path is not None else None
     _prepare_workdir(work, install)
     home, output, log = work / "home", work / "wiki", work / "client.log"
     home.mkdir(exist_ok=True)
@@ -161,16 +164,13 @@ def run_generate(
     with open(log, "w", encoding="utf-8") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
-        proc = subprocess.Popen(
-            cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        proc = children.popen(
+            cmd, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
         try:
-            returncode = proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            returncode = proc.wait()
+            returncode, timed_out = children.wait(proc, timeout_s)
+        finally:
+            children.stop(proc)  # an exception or a signal while waiting: the client goes too
     return ClientRun(returncode, time.monotonic() - started, timed_out, log, output)
 
 
@@ -316,12 +316,15 @@ def run_client(
     `model`, every call recorded (see the module docstring). A failed, timed-out or model-less
     run is a WikikitError naming the log; nothing is retried."""
     from wikikit.atomic import write_jsonl
+    from wikikit.bounded import read_jsonl
     from wikikit.errors import InputError, WikikitError
-    from wikikit.semanticwiki.endpoint import OllamaEndpoint, read_jsonl
+    from wikikit.semanticwiki.endpoint import OllamaEndpoint
     from wikikit.semanticwiki.install import ensure_client
 
     install = install or ensure_client()
-    out_dir = Path(out_dir)
+    out_dir = Path(
+        out_dir
+    ).absolute()  # the recorder's path is handed to a client running elsewhere
     _fresh(out_dir)
     limit = float(timeout_s) if timeout_s else 6 * 3600.0
     what = f"on {repo.id} with {model.describe()}"
@@ -340,7 +343,7 @@ def run_client(
             install, repo.root, out_dir, model_path=Path(model.path).resolve(), threads=threads,
             timeout_s=limit, preload=RECORDER, extra_env=env,
         )  # fmt: skip
-        rows = [exchange_from_bundled(r) for r in read_jsonl(record)]
+        rows = [exchange_from_bundled(r) for r in read_jsonl(record, missing_ok=True)]
     elif model.kind == "endpoint":
         from wikikit.semanticwiki.answerers import ModelAnswerer
 

@@ -339,11 +339,3 @@ class OllamaEndpoint:
             h.wfile.flush()
         except OSError:
             h.close_connection = True
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The rows an endpoint recorded (exchanges.jsonl or requests.jsonl)."""
-    if not Path(path).is_file():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]

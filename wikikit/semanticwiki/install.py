@@ -35,7 +35,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from wikikit import console
+from wikikit import children, console
 from wikikit.errors import InputError, WikikitError
 from wikikit.paths import cache_root
 from wikikit.semanticwiki.protocol import CLIENT_COMMIT, CLIENT_VERSION
@@ -143,8 +143,8 @@ def _run_logged(cmd: list[str], cwd: Path, log: Path, env: dict, timeout_s: floa
         out.write(f"$ {' '.join(cmd)}\n")
         out.flush()
         try:
-            proc = subprocess.run(
-                cmd, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env, timeout=timeout_s
+            proc = children.run(
+                cmd, timeout_s=timeout_s, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env
             )
         except subprocess.TimeoutExpired:
             raise WikikitError(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import wikikit
-from wikikit import console
+from wikikit import children, console
 from wikikit.errors import InputError, WikikitError
 from wikikit.train.axolotl_config import recipe_data
 
@@ -138,9 +138,10 @@ def run_axolotl(
     tmp = log_path.parent / f".{log_path.name}.tmp-run"
     tail: deque[str] = deque(maxlen=40)
     console.info(f"train: {' '.join(Path(a).name if i == 0 else a for i, a in enumerate(args))}")
+    proc = None
     with open(tmp, "w", encoding="utf-8") as log:
         try:
-            proc = subprocess.Popen(
+            proc = children.popen(
                 args,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -155,8 +156,10 @@ def run_axolotl(
                 tail.append(line.rstrip("\n"))
                 if watcher is not None:
                     watcher.feed(line)
-            rc = proc.wait()
+            rc, _ = children.wait(proc)
         finally:
+            if proc is not None:
+                children.stop(proc)  # a signal or an error mid-run: Axolotl and its workers go too
             log.flush()
             os.replace(tmp, log_path)
     if rc != 0:

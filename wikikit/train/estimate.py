@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wikikit.bounded import iter_jsonl
+
 SAMPLE_ROWS = 4000
 GIB = 1024**3
 # openai/gpt-oss-20b's config.json, for when no config is readable offline.
@@ -101,15 +103,15 @@ def row_lengths(data_dir: Path) -> tuple[list[int], int]:
     from wikikit.train.tinymodel import harmony_encoding
 
     path = Path(data_dir) / "train.jsonl"
-    with path.open(encoding="utf-8") as f:
-        lines = [line for line in f if line.strip()]
-    step = max(1, math.ceil(len(lines) / SAMPLE_ROWS))
+    rows = sum(1 for _ in iter_jsonl(path))  # two passes: never all of train.jsonl in memory
+    step = max(1, math.ceil(rows / SAMPLE_ROWS))
     enc = harmony_encoding()
     lengths = [
-        len(enc.encode(json.loads(line).get("text") or "", allowed_special="all"))
-        for line in lines[::step]
+        len(enc.encode(row.get("text") or "", allowed_special="all"))
+        for i, (_, row) in enumerate(iter_jsonl(path))
+        if i % step == 0
     ]
-    return lengths, len(lines)
+    return lengths, rows
 
 
 def pack(lengths: list[int], seq_len: int) -> tuple[int, float]:

@@ -19,7 +19,6 @@ mismatch is printed decoded with the trained part between ⟦ and ⟧.
 
 from __future__ import annotations
 
-import json
 import shutil
 from bisect import bisect_left
 from collections import defaultdict
@@ -29,6 +28,7 @@ from typing import Any
 
 from wikikit import console
 from wikikit.atomic import write_jsonl, write_text
+from wikikit.bounded import read_jsonl
 from wikikit.errors import InputError, WikikitError
 
 END_TOKENS = ("<|end|>", "<|call|>", "<|return|>")
@@ -211,11 +211,8 @@ def sample_rows(data_dir: Path, n: int) -> list[dict]:
         path = data_dir / name
         if not path.is_file():
             continue
-        with path.open(encoding="utf-8") as f:
-            for line in f:
-                if line.strip():
-                    row = json.loads(line)
-                    by_cat[str(row.get("category"))].append(row)
+        for row in read_jsonl(path):
+            by_cat[str(row.get("category"))].append(row)
     out = []
     for cat in sorted(by_cat):
         rows = by_cat[cat]

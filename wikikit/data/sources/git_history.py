@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wikikit import children
 from wikikit.code.refs import format_source_ref, parse_refs
 from wikikit.code.repo import language_of
 from wikikit.data.sources._repos import iter_source_repos
@@ -55,9 +56,7 @@ class Commit:
 
 def git(root: Path, *args: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C", GIT_CONFIG_NOSYSTEM="1")
-    return subprocess.run(
-        ["git", "-C", str(root), *args], env=env, capture_output=True, check=False
-    )
+    return children.run(["git", "-C", str(root), *args], env=env, capture_output=True)
 
 
 def list_commits(root: Path, max_commits: int) -> list[Commit]:

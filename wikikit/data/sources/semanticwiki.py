@@ -439,7 +439,7 @@ def _load_done(folder: Path, ident: str, cache_dir: Path) -> dict[str, Any] | No
 
 
 def _read_exchanges(path: Path) -> list[dict[str, Any]]:
-    from wikikit.semanticwiki.endpoint import read_jsonl
+    from wikikit.bounded import read_jsonl
 
     return read_jsonl(path)
 

@@ -10,22 +10,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from wikikit.bounded import JsonlError, iter_jsonl
 from wikikit.errors import InputError
 
 
 def read_rows(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{n}: not JSON: {e.msg}") from None
-        if "id" not in row:
-            raise InputError(f"{path}:{n}: row has no id")
-        rows.append(row)
+    try:
+        for n, row in iter_jsonl(path):
+            if not isinstance(row, dict) or "id" not in row:
+                raise InputError(f"{path}:{n}: row has no id")
+            rows.append(row)
+    except JsonlError as exc:
+        raise InputError(str(exc)) from None
     return rows
 
 
