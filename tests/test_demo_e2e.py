@@ -42,7 +42,8 @@ def test_demo_runs_every_stage_offline(tmp_path):
     run_dir = tmp_path / "run"
     with serve_site(DEFAULT_ROOT) as base:
         args = [
-            "run", str(RECIPE), "--run-dir", str(run_dir),
+            # relative, in another folder than the checkout: as a user types it
+            "run", str(RECIPE), "--run-dir", run_dir.name,
             "--set", f"data.sources.deepwiki.base_url={base}",
             "--set", f"data.sources.distill.teacher.cache={cache}",
             "--set", f"data.sources.sw_teacher.answerer.teacher.cache={cache}",
