@@ -117,7 +117,7 @@ def _node() -> str:
     node = shutil.which("node")
     if node is None:
         raise WikikitError("SemanticWiki needs Node.js 18 or newer: `node` is not on PATH")
-    out = subprocess.run([node, "--version"], capture_output=True, text=True, check=False)
+    out = children.run([node, "--version"], capture_output=True, text=True)
     major = out.stdout.strip().lstrip("v").split(".", 1)[0]
     if not major.isdigit() or int(major) < 18:
         raise WikikitError(f"SemanticWiki needs Node.js 18 or newer, found {out.stdout.strip()}")
@@ -267,7 +267,7 @@ def ensure_client(spec: ClientSpec | None = None, cache: Path | None = None) -> 
                     "pack_sha256": digest,
                     "cli": str(cli),
                     "models_seeded": seeded,
-                    "node": subprocess.run(
+                    "node": children.run(
                         [node, "--version"], capture_output=True, text=True
                     ).stdout.strip(),
                 },
