@@ -34,6 +34,7 @@ SHARED = {
     "paths",
     "targets",
     "bounded",
+    "children",
 }
 ALLOWED = {
     "engine": {"engine", "stage", "report", "service", "shared"},
