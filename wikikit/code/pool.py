@@ -311,6 +311,27 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def check_recipe(recipe: Any) -> None:
+    """Every pool file the recipe's sources name (`pool:`), read and checked line by line:
+    InputError (exit 2) naming FILE:LINE. wikikit's commands run it when they load a recipe."""
+    sources = ((getattr(recipe, "data", None) or {}).get("data") or {}).get("sources") or {}
+    checked: set[Path] = set()
+    for name, cfg in sources.items() if isinstance(sources, dict) else ():
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("pool"), str):
+            continue
+        key_path = ("data", "sources", name)
+        path = pool_path(cfg, recipe, key_path)
+        if path is None or path in checked:
+            continue
+        if not path.is_file():
+            raise InputError(
+                f"{recipe.loc((*key_path, 'pool'))}: data.sources.{name}.pool: no such pool "
+                f"file: {cfg['pool']}"
+            )
+        source_pool(cfg, recipe, key_path)
+        checked.add(path)
+
+
 def pool_repos(
     config: dict[str, Any],
     recipe: Any = None,

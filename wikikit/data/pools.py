@@ -3,8 +3,9 @@
 The sources that take repositories (semanticwiki, synthetic, traceability) see the pool as more
 `repos:` entries ({url, name, commit}); the data stage adds them before the source runs
 (`with_pool`), so each source opens, skips and counts them as it does its own. The pool file is
-validated when the recipe is loaded (wikikit.recipe.load), against CodeWikiBench's 22
-repositories and `data.holdout`, so no held-out repository can come from it.
+validated when a wikikit command loads the recipe (wikikit.code.pool.check_recipe) and again
+when the stage reads it, against CodeWikiBench's 22 repositories and `data.holdout`, so no
+held-out repository can come from it.
 
 Commits: the pin store (`<data cache>/pool/pins.json`, wikikit.code.pool.PinStore) fixes each
 repository's commit the first time a run fetches it (its default branch's head) and later runs

@@ -673,29 +673,4 @@ def load_recipe(path: str | os.PathLike, overrides: tuple[str, ...] | list[str] 
     _schema_problems(data, locs, problems)
     _semantic_problems(data, locs, problems)
     problems.raise_if_any()
-    recipe = Recipe(data=data, path=path, locs=locs, files=files)
-    _pool_problems(recipe)
-    return recipe
-
-
-def _pool_problems(recipe: Recipe) -> None:
-    """Every pool file a source names (`pool:`), read and checked line by line against the
-    benchmark and data.holdout (wikikit.code.pool): its problems are the recipe's, FILE:LINE."""
-    from wikikit.code.pool import source_pool
-
-    sources = (recipe.data.get("data") or {}).get("sources") or {}
-    checked: set[Path] = set()
-    for name, cfg in sources.items() if isinstance(sources, dict) else ():
-        if not isinstance(cfg, dict) or not isinstance(cfg.get("pool"), str):
-            continue
-        key_path = ("data", "sources", name)
-        path = recipe.resolve_path(cfg["pool"], (*key_path, "pool"))
-        if path in checked:
-            continue
-        if not path.is_file():
-            raise InputError(
-                f"{recipe.loc((*key_path, 'pool'))}: {key_path_str((*key_path, 'pool'))}: "
-                f"no such pool file: {cfg['pool']}"
-            )
-        source_pool(cfg, recipe, key_path)
-        checked.add(path)
+    return Recipe(data=data, path=path, locs=locs, files=files)
