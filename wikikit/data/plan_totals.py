@@ -26,10 +26,11 @@ from typing import Any
 
 from wikikit.teachers.estimate import LABELS, chosen_scenario
 
-# Seconds of one client run on one repository, measured by bench/pool_yield.py (README, "The
-# training pool"): the real client 1.2.1 with a loopback teacher on 3 local repositories of
-# 40-260 files, 2 busy cores, indexing included.
-CLIENT_RUN_S = 60.0
+# Seconds of one client run on one repository: the slowest of bench/pool_yield.py's three
+# (2026-12-07: the real client 1.2.1, a loopback teacher, 2 busy cores, indexing included;
+# requests 19 plan files 42.7 s, jinja2 25 files 75.6 s, rich 100 files 99.2 s a run). The
+# pool's large repositories index longer: the dry run says so.
+CLIENT_RUN_S = 100.0
 TEACHER_RUNS = 4
 REPLAY_RUNS = 1
 RECORDING_BATCH_ROUNDS = 3
