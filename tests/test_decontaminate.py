@@ -146,3 +146,30 @@ def test_overlaps_in_many_batches_match_an_independent_count(monkeypatch):
             continue
         assert abs(share - len(mine & held_grams) / len(mine)) < 1e-9, text[:40]
     assert any(s > 0.5 for s in got) and any(0 < s < 0.5 for s in got)
+
+
+def test_against_benchmark_docs_the_answer_is_compared_not_the_code_prompt():
+    from wikikit.data.decontaminate import assistant_text
+
+    docs = " ".join(_words(11, 300))  # a held-out benchmark row's documentation
+    code = " ".join(_words(12, 3000))  # a page prompt's code context dwarfs the answer
+    copied = Example(
+        id="page",
+        messages=[Message("user", code), Message("assistant", docs)],
+        source="semanticwiki",
+        category="page",
+    )
+    own = Example(
+        id="own",
+        messages=[Message("user", code), Message("assistant", " ".join(_words(13, 300)))],
+        source="semanticwiki",
+        category="page",
+    )
+    # over the whole example the copy is diluted below the threshold ...
+    keep_all, _ = decontaminate([copied, own], [docs], ngram=8, threshold=0.5)
+    assert keep_all == [0, 1]
+    # ... over its answer it is a copy, and dropped
+    keep, dropped = decontaminate(
+        [copied, own], [docs], ngram=8, threshold=0.5, text=assistant_text
+    )
+    assert keep == [1] and dropped[0]["id"] == "page" and dropped[0]["overlap"] == 1.0

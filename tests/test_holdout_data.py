@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,9 +91,9 @@ def test_the_old_per_source_key_says_where_it_went(tmp_path):
 
 
 @pytest.mark.slow
-def test_flagship_dry_run_shows_openhands_held_out_of_every_source(tmp_path):
+def test_flagship_dry_run_shows_the_benchmark_held_out_of_every_source(tmp_path):
     recipe = load_recipe(ROOT / "recipes" / "semanticwiki-gpt-oss-20b.yaml")
-    assert recipe.data["data"]["holdout"] == ["OpenHands"]
+    assert recipe.data["data"]["holdout"] == ["codewikibench"]
     assert "holdout" not in recipe.data["data"]["sources"]["codewikibench"]
     env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     env.pop("ANTHROPIC_API_KEY", None)
@@ -112,10 +113,20 @@ def test_flagship_dry_run_shows_openhands_held_out_of_every_source(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout + proc.stderr
     lines = [line.strip() for line in out.splitlines() if "holdout:" in line or "held out" in line]
-    assert any("holdout: OpenHands: kept out of every source" in line for line in lines), out
-    # every source the flagship defines says what it does with the held-out repo
+    assert any("holdout: codewikibench = 22 held-out repositories (" in line for line in lines)
+    assert any("All-Hands-AI/OpenHands" in line and "trinodb/trino" in line for line in lines)
+    # every source the flagship defines says what it does with the held-out repositories
     for source in recipe.data["data"]["sources"]:
         assert any(f"holdout: {source} (" in line for line in lines), (source, lines)
-    assert any("(semanticwiki): examples naming them dropped" in line for line in lines)
+    assert any("(semanticwiki): none of its repos (its pool holds none" in line for line in lines)
     assert any("rubrics are kept for the eval stage" in line for line in lines)
+    # the size, the pool, and what the teacher costs per example, for the whole pool
+    pool = re.search(r"pool pools/pool\.yaml: (\d+) repositories", out)
+    assert pool and int(pool[1]) >= 400, out[-3000:]
+    assert "for data.size 20,000 = $" in out and " per example of the dataset" in out
+    per_example = float(re.search(r"= \$([\d.]+) per example of the dataset", out)[1])
+    assert 0 < per_example < 1
+    total = re.search(r"teacher, all sources: ~([\d,]+) calls, .* expected \$([\d,.]+)", out)
+    assert total and "within the sources' max_usd" in out, out[-3000:]
+    assert re.search(r"hours: ~[\d.]+ expected", out)
     assert not (tmp_path / "run" / "data").exists()  # a dry run writes nothing

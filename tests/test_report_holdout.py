@@ -48,3 +48,29 @@ def test_held_out_counts_and_crawl_outcomes_are_shown(tmp_path):
         "HTTP 500 &lt;script&gt;" in data and "<script>" not in data.split("DeepWiki source dw")[1]
     )
     assert "All-Hands-AI/OpenHands" in data and "requests / repo" in data
+
+
+def test_the_benchmark_held_out_whole_and_its_decontamination_are_shown(tmp_path):
+    write_json(tmp_path / "manifest.json", {"recipe": "r", "stages": {"data": {"status": "done"}}})
+    write_json(
+        tmp_path / "data" / "quality.json",
+        {
+            "holdout": {
+                "repos": ["codewikibench"],
+                "held_out_repos": ["chartjs/Chart.js", "trinodb/trino"],
+                "examples_dropped": {"extra": 3},
+                "repos_skipped": {"cwb": 2},
+            },
+            "decontaminate": {
+                "enabled": True,
+                "ngram": 13,
+                "threshold": 0.5,
+                "dropped": 0,
+                "benchmark": {"rows": 2, "repos": ["Chart.js", "trino"], "dropped": {"extra": 1}},
+            },
+        },
+    )
+    page = render_report(tmp_path)
+    data = dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', page, flags=re.S))["data"]
+    assert "held out of every source: codewikibench (2 repositories: chartjs/Chart.js" in data
+    assert "benchmark rows&#x27; documentation (2 row(s)): 1 example(s) dropped: extra 1" in data

@@ -143,14 +143,19 @@ def test_dry_run_of_uncloned_repositories_says_it_is_an_estimate(tmp_path):
 
 
 def test_flagship_dry_run_prices_its_teacher_pages():
+    from wikikit.code.pool import load_pool
+    from wikikit.data.pools import with_pool
+
     recipe = load_recipe(ROOT / "recipes" / "semanticwiki-gpt-oss-20b.yaml")
     key = ("data", "sources", "sw_teacher_pages")
     ctx = SourceContext(recipe=recipe, cache_dir=ROOT / ".cache" / "no-such", key_path=key,
                         dry_run=True)  # fmt: skip
-    lines = plan_lines("sw_teacher_pages", recipe.data["data"]["sources"]["sw_teacher_pages"], ctx)
-    repos = len(recipe.data["data"]["sources"]["sw_teacher_pages"]["codewikibench"]["repos"]) - 1
-    assert f"on {repos} repositories" in lines[1]  # OpenHands held out
+    config = with_pool("sw_teacher_pages", recipe.data["data"]["sources"]["sw_teacher_pages"], ctx)
+    lines = plan_lines("sw_teacher_pages", config, ctx)
+    repos = len(load_pool(ROOT / "recipes" / "pools" / "pool.yaml"))  # the pool, every line
+    assert repos >= 400 and f"on {repos} repositories" in lines[1]
     assert "<- this recipe" in lines[2].split("batch + caching")[1]
-    assert "within max_usd $200.00" in lines[4]
+    assert "within max_usd $400.00" in lines[4]
     assert any("not cloned yet" in line for line in lines)
     assert math.isfinite(float(re.search(r"plain \$([\d,.]+)", lines[2])[1].replace(",", "")))
+    assert not (ROOT / ".cache" / "no-such").exists()  # a dry run pins and clones nothing

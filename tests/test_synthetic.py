@@ -398,9 +398,9 @@ def test_flagship_recipe_dry_run_estimate():
     config = {**recipe.data["data"]["sources"]["agent_tool_use"], "repos": [str(root)]}
     lines = synthetic.plan_lines("agent_tool_use", config, ctx)
     shutil.rmtree(root / ".cache" / "test-flagship", ignore_errors=True)
-    assert "anthropic/claude-sonnet-5-5" in lines[0] and "400 requested" in lines[0]
+    assert "anthropic/claude-sonnet-5-5" in lines[0] and "(3000 requested)" in lines[0]
     assert "/item) <- this recipe" in lines[1] and "batch + caching $" in lines[1]
-    assert "within max_usd $200.00" in lines[3]
+    assert "within max_usd $450.00" in lines[3]
 
 
 def test_failure_report_holds_no_secret(tmp_path, monkeypatch):

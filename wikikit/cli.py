@@ -73,11 +73,14 @@ def _load(recipe: str, overrides: tuple[str, ...] = ()):
 
 
 def _checked(recipe):
-    """The checks that need a service's knowledge (teacher models: end of life, refusals)."""
+    """The checks that need a service's knowledge (teacher models: end of life, refusals; the
+    pool files a recipe names, line by line)."""
+    from wikikit.code.pool import check_recipe as check_pools
     from wikikit.teachers.models import check_recipe
 
     for line in check_recipe(recipe):
         console.warn(line)
+    check_pools(recipe)
     return recipe
 
 

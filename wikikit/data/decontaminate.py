@@ -3,12 +3,20 @@
 Held-out text is the validation and test examples and, when shipped, the eval tasks' data
 files. A training example is dropped when the share of its word n-grams found anywhere in the
 held-out text exceeds the threshold. n-grams are hashed like dedup's shingles.
+
+The benchmark's own documentation is held-out text too: the `docs_tree` and `structured_docs`
+of every CodeWikiBench row that `data.holdout` holds out (read from the datasets the recipe's
+sources name: `kind: codewikibench`, and a semanticwiki source's `codewikibench:`). Every
+example of every source is compared with it before the mix, on its answer (the assistant
+turns: what the model learns to write; a page prompt's ~3,400 tokens of code would otherwise
+dilute a copied answer below any threshold), and dropped above the threshold, counted per
+source (quality.json `decontaminate.benchmark`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,11 +149,13 @@ def decontaminate(
     held_out: Iterable[str],
     ngram: int = 8,
     threshold: float = 0.5,
+    text: Callable[[Example], str] = example_text,
 ) -> tuple[list[int], list[dict[str, Any]]]:
-    """(indices of `train` to keep, one record per dropped example with its overlap)."""
+    """(indices of `train` to keep, one record per dropped example with its overlap); `text`
+    says what of an example is compared."""
     ref = HeldOut(ngram)
     ref.add_many(held_out)
-    shares = ref.overlaps([example_text(ex) for ex in train])
+    shares = ref.overlaps([text(ex) for ex in train])
     kept: list[int] = []
     dropped: list[dict[str, Any]] = []
     for i, (ex, share) in enumerate(zip(train, shares, strict=True)):
@@ -154,3 +164,59 @@ def decontaminate(
         else:
             kept.append(i)
     return kept, dropped
+
+
+# -- the benchmark's documentation -----------------------------------------------------------
+
+
+def _datasets(recipe: Any) -> list[tuple[tuple, dict[str, Any]]]:
+    """(key path, config) of each distinct CodeWikiBench dataset the recipe's sources read."""
+    sources = ((getattr(recipe, "data", None) or {}).get("data") or {}).get("sources") or {}
+    found: dict[str, tuple[tuple, dict[str, Any]]] = {}
+    for name, cfg in sources.items():
+        if not isinstance(cfg, dict):
+            continue
+        at = ("data", "sources", name)
+        if cfg.get("kind") == "codewikibench":
+            where, bench = at, cfg
+        elif isinstance(cfg.get("codewikibench"), dict):
+            where, bench = (*at, "codewikibench"), cfg["codewikibench"]
+        else:
+            continue
+        keep = ("dataset", "revision", "path", "split")
+        found.setdefault(
+            json.dumps({k: bench.get(k) for k in keep}, sort_keys=True), (where, bench)
+        )
+    return list(found.values())
+
+
+def benchmark_texts(recipe: Any, cache_dir: Path, holdout: Any) -> tuple[list[str], list[str]]:
+    """(the docs_tree and structured_docs text of each held-out benchmark row, their
+    repo_names), from every CodeWikiBench dataset the recipe reads; ([], []) when none."""
+    from wikikit.data.sources import SourceContext
+    from wikikit.data.sources.codewikibench import BadRow, decode_json, load_rows
+
+    texts: list[str] = []
+    repos: list[str] = []
+    if not holdout:
+        return texts, repos
+    for key_path, bench in _datasets(recipe):
+        ctx = SourceContext(recipe=recipe, cache_dir=cache_dir, key_path=key_path)
+        where = ".".join(map(str, key_path))
+        for row in load_rows(bench, ctx, where):
+            name = str(row.get("repo_name") or "")
+            if not holdout.matches(name) or name in repos:
+                continue
+            for field in ("docs_tree", "structured_docs"):
+                try:
+                    value = decode_json(row.get(field), field, name, where)
+                except BadRow:
+                    continue  # the source reports a malformed row; nothing to compare here
+                if value is not None:
+                    texts.append("\n".join(_strings(value)))
+            repos.append(name)
+    return texts, repos
+
+
+def assistant_text(example: Example) -> str:
+    return example.assistant_text

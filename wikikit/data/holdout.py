@@ -14,12 +14,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from wikikit.code.holdout import Holdout
+from wikikit.code.holdout import Holdout, recipe_holdout
 
-
-def recipe_holdout(recipe: Any) -> Holdout:
-    data = (getattr(recipe, "data", None) or {}).get("data") or {}
-    return Holdout([str(n) for n in data.get("holdout") or []])
+__all__ = ["held_out_spec", "plan_lines", "recipe_holdout", "report", "spec_names"]
 
 
 def spec_names(spec: Any) -> list[str]:
@@ -45,7 +42,10 @@ def plan_lines(holdout: Holdout, sources: dict[str, Any]) -> list[str]:
     """What each source does with the held-out repositories (for `--dry-run`)."""
     if not holdout:
         return ["holdout: none (data.holdout is empty)"]
-    lines = [f"holdout: {', '.join(holdout.names)}: kept out of every source's training data"]
+    named = ", ".join(holdout.names)
+    if len(holdout.repos) != len(holdout.names):  # a benchmark entry: say what it stands for
+        named += f" = {len(holdout.repos)} held-out repositories ({', '.join(holdout.repos)})"
+    lines = [f"holdout: {named}: kept out of every source's training data"]
     for name, cfg in sources.items():
         cfg = cfg or {}
         kind = cfg.get("kind", "?")
@@ -56,9 +56,11 @@ def plan_lines(holdout: Holdout, sources: dict[str, Any]) -> list[str]:
             what = (
                 f"{', '.join(listed)} not fetched" if listed else "none of its listed repos"
             ) + (", and none from repos_file" if cfg.get("repos_file") else "")
-        elif isinstance(cfg.get("repos"), list):
-            listed = [n for spec in cfg["repos"] if (n := held_out_spec(spec, holdout))]
+        elif isinstance(cfg.get("repos"), list) or cfg.get("pool"):
+            listed = [n for spec in cfg.get("repos") or [] if (n := held_out_spec(spec, holdout))]
             what = f"{', '.join(listed)} not opened" if listed else "none of its repos"
+            if cfg.get("pool"):
+                what += " (its pool holds none: checked line by line when the recipe loads)"
         else:
             what = "examples naming them dropped"
         lines.append(f"holdout: {name} ({kind}): {what}; any example of theirs dropped")
@@ -69,6 +71,7 @@ def report(holdout: Holdout, dropped: Counter, stats: dict[str, Counter]) -> dic
     """quality.json's `holdout`: the names, examples dropped and repos skipped per source."""
     return {
         "repos": list(holdout.names),
+        **({"held_out_repos": list(holdout.repos)} if holdout.repos != holdout.names else {}),
         "examples_dropped": dict(sorted((k, v) for k, v in dropped.items() if v)),
         "repos_skipped": {
             n: int(c["holdout_repos"]) for n, c in sorted(stats.items()) if c.get("holdout_repos")

@@ -1,7 +1,7 @@
 """The local files a recipe's data sources read, so the data stage's fingerprint covers them.
 
 A stage is skipped when its recipe sections are unchanged (wikikit/runner.py); without this, a
-user who edits a JSONL file, a `repos_file` or a local CodeWikiBench copy and runs again would
+user who edits a JSONL file, a `repos_file`, a pool file or a local CodeWikiBench copy and runs again would
 get the old data. Only files named in the recipe count: a local repository's working tree does
 not (pin it with `commit:` to make the source reproducible).
 """
@@ -32,7 +32,7 @@ def named_paths(recipe: Any) -> list[tuple[tuple, str]]:
         for base, cfg in ((at, config), ((*at, "codewikibench"), nested)):
             if not isinstance(cfg, dict):
                 continue
-            for key in ("path", "repos_file"):
+            for key in ("path", "repos_file", "pool"):
                 if isinstance(cfg.get(key), str):
                     found.append(((*base, key), cfg[key]))
             paths = cfg.get("paths")

@@ -108,6 +108,8 @@ def _fit_token_limit(
 
 def plan(ctx: StageContext) -> list[str]:
     from wikikit.data import holdout as held
+    from wikikit.data import plan_totals as totals
+    from wikikit.data import pools
     from wikikit.data.mix import largest_remainder
     from wikikit.data.sources import SourceContext
 
@@ -132,20 +134,44 @@ def plan(ctx: StageContext) -> list[str]:
     )
     holdout = held.recipe_holdout(ctx.recipe)
     lines += [f"data: {line}" for line in held.plan_lines(holdout, s["sources"])]
-    # Source-specific estimates (e.g. the teacher's request count and cost) before anything is spent.
+    # Source-specific estimates (e.g. the teacher's request count and cost) before anything is
+    # spent, on each source's repositories with its pool's added (wikikit.data.pools).
+    estimates: dict[str, Any] = {}
+    pools_shown: set[str] = set()
     for name, cfg in s["sources"].items():
+        sctx = SourceContext(
+            recipe=ctx.recipe,
+            cache_dir=ctx.cache_dir,
+            seed=int(ctx.recipe.data.get("seed", 0)),
+            dry_run=True,
+            key_path=("data", "sources", name),
+            holdout=holdout,
+        )
+        pool_line = pools.plan_line(name, cfg, sctx, pools_shown)
+        if pool_line:
+            lines.append(f"data: {pool_line}")
         plan_lines = _source_plan_lines(cfg.get("kind"))
         if plan_lines is not None:
-            sctx = SourceContext(
-                recipe=ctx.recipe,
-                cache_dir=ctx.cache_dir,
-                seed=int(ctx.recipe.data.get("seed", 0)),
-                dry_run=True,
-                key_path=("data", "sources", name),
-                holdout=holdout,
-            )
-            lines += [f"data: {name}: {line}" for line in plan_lines(name, cfg, sctx)]
+            sctx.artifacts = estimates  # a source may leave its estimate for the total below
+            full = pools.with_pool(name, cfg, sctx)
+            estimates[f"repos/{name}"] = _repos_counted(full, holdout)
+            lines += [f"data: {name}: {line}" for line in plan_lines(name, full, sctx)]
+    lines += [f"data: {line}" for line in totals.total_lines(ctx.recipe, s, estimates)]
     return lines
+
+
+def _repos_counted(config: dict[str, Any], holdout: Any) -> int:
+    """How many repositories a source's `repos:` (and CodeWikiBench checkouts) name, held-out
+    ones left out: what the dry run's client hours count."""
+    from wikikit.data.holdout import held_out_spec
+
+    specs = list(config.get("repos") or [])
+    bench = config.get("codewikibench")
+    if isinstance(bench, dict) and isinstance(bench.get("repos"), dict):
+        specs += [
+            {"name": n, **(v if isinstance(v, dict) else {})} for n, v in bench["repos"].items()
+        ]
+    return sum(1 for spec in specs if not held_out_spec(spec, holdout))
 
 
 def _source_plan_lines(kind: str | None):
@@ -179,6 +205,7 @@ def collect(
 ) -> tuple[list[tuple[str, Example]], dict[str, Any]]:
     """Stream every source through the filters; (source name, kept example) in stream order."""
     from wikikit.data import holdout as held
+    from wikikit.data import pools
     from wikikit.data.filters import reason_key
     from wikikit.data.sources import SourceContext, load_generator
 
@@ -207,6 +234,7 @@ def collect(
             key_path=("data", "sources", name),
             holdout=holdout,
         )
+        cfg = pools.with_pool(name, cfg, sctx)  # a pool's repositories join its repos
         stream = generate(name, cfg, sctx)
         if cfg.get("max_examples"):
             stream = itertools.islice(stream, int(cfg["max_examples"]))
@@ -254,6 +282,34 @@ def collect(
     return kept, report
 
 
+def _against_benchmark(
+    ctx: StageContext, s: dict[str, Any], examples: list[tuple[str, Example]]
+) -> tuple[list[tuple[str, Example]], dict[str, Any]]:
+    """`examples` less those whose answers overlap the held-out benchmark rows' documentation
+    (wikikit.data.decontaminate), and what was compared and dropped, per source."""
+    from wikikit.data import holdout as held
+    from wikikit.data.decontaminate import assistant_text, benchmark_texts, decontaminate
+
+    dc = s["decontaminate"]
+    if not dc.get("enabled", True):
+        return examples, {"rows": 0, "dropped": {}}
+    texts, repos = benchmark_texts(ctx.recipe, ctx.cache_dir, held.recipe_holdout(ctx.recipe))
+    if not texts or not examples:
+        return examples, {"rows": len(repos), "repos": repos, "dropped": {}}
+    keep, dropped = decontaminate(
+        [ex for _, ex in examples], texts, int(dc["ngram"]), float(dc["threshold"]),
+        text=assistant_text,
+    )  # fmt: skip
+    per_source = Counter(examples[i][0] for i in sorted(set(range(len(examples))) - set(keep)))
+    return [examples[i] for i in keep], {
+        "rows": len(repos),
+        "repos": repos,
+        "compared": len(examples),
+        "dropped": dict(sorted(per_source.items())),
+        "dropped_examples": dropped[:100],
+    }
+
+
 def run_stage(ctx: StageContext) -> StageResult:
     from wikikit.data.decontaminate import decontaminate, eval_task_texts, example_text
     from wikikit.data.dedup import dedup
@@ -293,6 +349,9 @@ def run_stage(ctx: StageContext) -> StageResult:
     )
     report["dedup"] = {**d, **dd.report([ex.id for _, ex in kept])}
     survivors = [kept[i] for i in dd.kept]
+    # The held-out benchmark rows' own documentation, before the mix: a copy is dropped here,
+    # so the quotas are filled with examples that are not.
+    survivors, against_benchmark = _against_benchmark(ctx, s, survivors)
 
     owner = _bucket_of_sources(s["mix"])
     pools: dict[str, list[tuple[str, Example]]] = {b: [] for b in s["mix"]}
@@ -319,7 +378,7 @@ def run_stage(ctx: StageContext) -> StageResult:
     )
 
     dc = s["decontaminate"]
-    report["decontaminate"] = {**dc, "dropped": 0}
+    report["decontaminate"] = {**dc, "dropped": 0, "benchmark": against_benchmark}
     if dc.get("enabled", True) and parts["train"]:
         held = [example_text(chosen[i][2]) for name in ("validation", "test") for i in parts[name]]
         held += eval_task_texts(EVAL_TASKS_DIR)
@@ -396,6 +455,7 @@ def run_stage(ctx: StageContext) -> StageResult:
             "after_dedup": len(survivors),
             "mixed": len(chosen),
             "decontaminated": report["decontaminate"]["dropped"],
+            "decontaminated_benchmark": sum(against_benchmark["dropped"].values()),
         }
     )
     summary = (

@@ -454,6 +454,14 @@ def _report_schema_error(err: jsonschema.ValidationError, locs: dict, problems: 
         problems.add(_loc_for(locs, path), path, f"missing required key '{name}'")
         return
     if err.validator in ("oneOf", "anyOf") and err.context:
+        if all(e.validator == "required" for e in err.context):  # one of these keys is needed
+            keys = [
+                k for e in err.context for k in re.findall(r"'([^']+)' is a required", e.message)
+            ]
+            alts = " or ".join(f"'{k}'" for k in keys[1:])
+            extra = f" (or {alts})" if alts else ""
+            problems.add(_loc_for(locs, path), path, f"missing required key '{keys[0]}'{extra}")
+            return
         best = jsonschema.exceptions.best_match(err.context)
         problems.add(_loc_for(locs, path), path, f"{best.message}")
         return

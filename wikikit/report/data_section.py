@@ -363,6 +363,17 @@ def data_dedup(view: RunView, q: dict[str, Any]) -> Raw:
                     f"Decontamination ({dc.get('ngram', '?')}-grams, threshold {dc.get('threshold', '?')}) dropped {dc.get('dropped', 0)} training example(s) that overlap validation, test or the eval tasks."
                 )
             )
+            bench = dc.get("benchmark") if isinstance(dc.get("benchmark"), dict) else {}
+            if bench.get("rows"):
+                per = bench.get("dropped") or {}
+                out.append(
+                    note(
+                        f"Against the held-out benchmark rows' documentation ({bench['rows']} "
+                        f"row(s)): {sum(per.values())} example(s) dropped"
+                        + (": " + ", ".join(f"{k} {v}" for k, v in per.items()) if per else "")
+                        + "."
+                    )
+                )
         else:
             out.append(note("Decontamination is off (data.decontaminate.enabled: false)."))
     return Raw("".join(out))
@@ -376,7 +387,18 @@ def data_holdout(view: RunView, q: dict[str, Any]) -> Raw:
     out = []
     held = q.get("holdout") if isinstance(q.get("holdout"), dict) else {}
     if held.get("repos"):
-        out.append(note("held out of every source: " + ", ".join(map(str, held["repos"]))))
+        expanded = held.get("held_out_repos") or []
+        out.append(
+            note(
+                "held out of every source: "
+                + ", ".join(map(str, held["repos"]))
+                + (
+                    f" ({len(expanded)} repositories: {', '.join(map(str, expanded))})"
+                    if expanded
+                    else ""
+                )
+            )
+        )
         dropped = held.get("examples_dropped") or {}
         skipped = held.get("repos_skipped") or {}
         rows = [

@@ -71,7 +71,10 @@ class RepoIndex:
         self.errors: list[str] = []
 
     def _open_all(self) -> dict[str, Any]:
+        from collections import defaultdict
         from types import SimpleNamespace
+
+        from wikikit.data import pools
 
         # The opener every code-reading source uses: same path resolution, same clone cache.
         from wikikit.data.sources._repos import open_source_repo
@@ -89,6 +92,13 @@ class RepoIndex:
             ctx = SimpleNamespace(
                 recipe=self.recipe, cache_dir=self.cache_dir, key_path=("data", "sources", name)
             )
+            if cfg.get("pool") and not pools.replays_deepwiki(cfg):
+                # the pool's repositories at the commits the source pinned (a replay's are the
+                # wikis' commits, which only the source knows: not opened here)
+                pinned = SimpleNamespace(
+                    **vars(ctx), dry_run=True, stats=defaultdict(Counter), artifacts={}
+                )
+                cfg = pools.with_pool(name, cfg, pinned)
             specs = cfg.get("repos") or []
             if cfg.get("kind") == "deepwiki":
                 continue  # wiki names, not checkouts: its pinned clones are found by `_pinned`

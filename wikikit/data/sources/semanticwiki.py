@@ -551,14 +551,14 @@ def plan_lines(name: str, config: dict[str, Any], ctx: SourceContext) -> list[st
 
 
 def _recording_key(config: dict[str, Any]) -> str:
-    keep = {k: config.get(k) for k in ("answerer", "client", "repos", "codewikibench")}
+    keep = {k: config.get(k) for k in ("answerer", "client", "repos", "codewikibench", "pool")}
     return _fingerprint(keep)
 
 
 def _same_recording(name: str, config: dict[str, Any], ctx: SourceContext) -> str:
     """The first semanticwiki source of the recipe whose recording this one shares."""
     sources = ((getattr(ctx.recipe, "data", None) or {}).get("data") or {}).get("sources") or {}
-    key = _recording_key(config)
+    key = _recording_key(sources.get(name) or config)  # as written: a pool not yet expanded
     for other, cfg in sources.items():
         if (
             isinstance(cfg, dict)
@@ -620,6 +620,7 @@ def _teacher_cost_lines(name: str, config: dict[str, Any], ctx: SourceContext) -
     if not shapes:
         return ["  no repository to estimate: the CodeWikiBench rows are read when the run starts"]
     e = estimate.estimate(settings, shapes, teacher.get("prompt_cache_ttl"))
+    ctx.artifacts[f"estimate/{name}"] = e  # the dry run's totals (wikikit.data.plan_totals)
     lines = [
         f"  {settings.provider}/{settings.model} answers every call: ~{e['calls_per_repo']:.0f} "
         f"calls per repository (plan, ~{e['pages'] / e['repos']:.0f} pages by SemanticWiki's page "

@@ -325,6 +325,8 @@ def _stand_in_lines(e: dict[str, Any]) -> list[str]:
 
 def plan_lines(name: str, config: dict, ctx: SourceContext) -> list[str]:
     e = estimate(name, config, ctx)
+    if not (config.get("teacher") or {}).get("offline"):
+        ctx.artifacts[f"estimate/{name}"] = e  # the dry run's totals (wikikit.data.plan_totals)
     if (config.get("teacher") or {}).get("offline"):
         return [
             f"synthetic source '{name}': {e['provider']}/{e['model']}, {e['items']} items "
