@@ -94,7 +94,7 @@ def test_wikikit_try_killed_leaves_nothing(tmp_path, tiny_gguf, semanticwiki_cli
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_the_eval_stage_killed_leaves_nothing(tmp_path, tiny_gguf, semanticwiki_client, sig):
-    repo = _calc_repo(tmp_path / "repos")
+    _calc_repo(tmp_path / "repos")
     _place(tiny_gguf, tmp_path / "model.gguf")
     (tmp_path / "x.jsonl").write_text("")
     (tmp_path / "r.yaml").write_text(
@@ -102,7 +102,7 @@ def test_the_eval_stage_killed_leaves_nothing(tmp_path, tiny_gguf, semanticwiki_
         "data:\n  holdout: [calc]\n  mix: {a: {weight: 1, sources: [s]}}\n"
         "  sources: {s: {kind: jsonl, paths: [x.jsonl]}}\n"
         "eval:\n  harness: semanticwiki\n"
-        f"  heldout: {{repos: {{calc: {{path: repos/calc}}}}}}\n"
+        "  heldout: {repos: {calc: {path: repos/calc}}}\n"
         "  semanticwiki: {gguf: model.gguf, threads: 1, seed: 1}\n"
     )
     log = tmp_path / "runs" / "killed" / "eval" / "wikis" / "fine-tuned" / "calc" / "client.log"

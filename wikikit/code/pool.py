@@ -42,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from wikikit import children
 from wikikit.atomic import write_json
 from wikikit.code.holdout import Holdout, recipe_holdout
 from wikikit.code.repo import is_git_url
@@ -147,7 +148,7 @@ def _items(text: str, shown: str) -> list[tuple[int, Any]]:
     a bounded line keeps each parse small)."""
     items: list[tuple[int, Any]] = []
     header: dict[str, int] = {}
-    for n, raw in enumerate(text.splitlines(), start=1):
+    for n, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -353,10 +354,9 @@ def remote_head(url: str, timeout_s: float = PIN_TIMEOUT_S) -> str:
     """The commit the default branch of `url` points at now (`git ls-remote URL HEAD`)."""
     env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
     try:
-        proc = subprocess.run(
+        proc = children.run(
             ["git", "ls-remote", "--", url, "HEAD"],
-            capture_output=True, text=True, env=env, timeout=timeout_s, check=False,
-            start_new_session=True,  # its own group: a Ctrl-C reaches wikikit, not git alone
+            timeout_s=timeout_s, capture_output=True, text=True, env=env,
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise WikikitError(f"{url}: git ls-remote took over {timeout_s:.0f} s") from None
