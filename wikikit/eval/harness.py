@@ -298,6 +298,7 @@ def write_wikis(
             wiki = run(repo, target, folder, timeout_s=timeout_s, threads=threads, seed=seed)
             score = score_wiki(wiki.wiki_dir, repo, wiki.exchanges)
             record = score.record(repo, model.as_json(), wiki.seconds, wiki.calls)
+            record["retrieval"] = wiki.retrieval  # the client's code search (retrieval.py)
             write_json(folder / "scores.json", record)
             cost = score.as_dict()
             console.info(

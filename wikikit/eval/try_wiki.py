@@ -76,6 +76,7 @@ def try_wiki(
     run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads, seed=seed)
     score = score_wiki(run.wiki_dir, repo, run.exchanges)
     record = score.record(repo, target.describe(), run.seconds, run.calls)
+    record["retrieval"] = run.retrieval  # the client's code search (retrieval.py)
     write_json(out_dir / "scores.json", record)
     return Tried(repo, run, score, out_dir)
 

@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING, Any
 
 from wikikit import children
 from wikikit.semanticwiki.install import CLIENT_DIR, MODELS_DIR, ClientInstall
+from wikikit.semanticwiki.retrieval import announce as announce_retrieval
+from wikikit.semanticwiki.retrieval import detect as detect_retrieval
 
 if TYPE_CHECKING:
     from wikikit.code.repo import Repo
@@ -222,6 +224,7 @@ class WikiRun:
     seconds: float
     calls: int  # rows in `exchanges`
     record: Path  # the raw recording (bundled.jsonl, or the endpoint's exchanges.jsonl)
+    retrieval: dict[str, Any] | None = None  # the client's code search (retrieval.Retrieval)
 
 
 def _call_kind(user: str) -> str | None:
@@ -377,4 +380,9 @@ def run_client(
         )
     if problem:
         raise WikikitError(problem)
-    return WikiRun(run.output_dir, exchanges, run.log, run.seconds, len(rows), record)
+    # Which code search wrote these page prompts: keyword mode is a warning (retrieval.py).
+    found = detect_retrieval(run.log, run.output_dir)
+    announce_retrieval(found, what)
+    return WikiRun(
+        run.output_dir, exchanges, run.log, run.seconds, len(rows), record, found.record()
+    )

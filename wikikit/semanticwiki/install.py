@@ -6,8 +6,11 @@ installed beside the registry packages it needs at run time by `npm ci --ignore-
 the lock file shipped in `client/` (node-llama-cpp 3.15.0, @huggingface/transformers 3.8.1 and
 typescript 5.9.3, which dist/ast-chunker.js imports although the package lists it as a dev
 dependency; `--ignore-scripts` because faiss-node's and better-sqlite3's install scripts download
-from GitHub and neither is needed, per the vendor README). Where the pack comes from, first
-match wins:
+from GitHub). better-sqlite3 is never imported; faiss-node's binding is what deployments search
+code with, so wikikit builds it offline against the system's faiss (wikikit.semanticwiki.
+faiss_build) and records it in the stamp: an install whose stamp has no `faiss` entry (made
+before, or where faiss was missing) gets the binding on its next use, and `make setup` installs
+Debian's libfaiss-dev first when it runs as root. Where the pack comes from, first match wins:
 
 1. an existing install (`client.install` in the recipe, or `WIKIKIT_SEMANTICWIKI`): a folder
    holding node_modules/semanticwiki, used as it is;
@@ -36,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wikikit import children, console
+from wikikit.atomic import write_json
 from wikikit.errors import InputError, WikikitError
 from wikikit.paths import cache_root
 from wikikit.semanticwiki.protocol import CLIENT_COMMIT, CLIENT_VERSION
@@ -67,6 +71,7 @@ class ClientInstall:
     models: Path | None  # the embedding cache folder runs link as ./.semanticwiki-models
     version: str
     source: str  # "install", "tgz" or "git": where it came from
+    faiss: dict | None = None  # the stamp's record of faiss-node's built binding (faiss_build)
 
     @property
     def protocol_note(self) -> str:
@@ -218,8 +223,36 @@ def _seed_models(models: Path, spec: ClientSpec, pack: Path | None) -> bool:
     return False
 
 
-def ensure_client(spec: ClientSpec | None = None, cache: Path | None = None) -> ClientInstall:
-    """The client, installing it first when this machine has none yet (npm only, ~40 s)."""
+def _ensure_faiss(dest: Path, info: dict, system_install: bool) -> dict | None:
+    """The stamp's `faiss` entry, building faiss-node's binding first when the install has none
+    (a fresh install, or one made before wikikit built it: the stamp says which). Where it cannot
+    be built, `make setup` (system_install) fails; a run goes on with a loud warning, since the
+    client then retrieves in keyword mode, unlike a deployment (see faiss_build)."""
+    from wikikit.semanticwiki.faiss_build import BINDING, build_binding
+
+    built = info.get("faiss")
+    if built and (dest / "node_modules" / "faiss-node" / BINDING).is_file():
+        return built
+    log = dest.parent / f"{dest.name}.install.log"
+    try:
+        built = build_binding(dest, log, system_install=system_install, cache=dest.parent.parent)
+    except WikikitError as exc:
+        if system_install:
+            raise
+        console.warn(
+            f"{exc}; SemanticWiki will search code in its keyword fallback, not with the "
+            "FAISS vector search a deployment uses (run `make setup`)"
+        )
+        return None
+    write_json(dest / "stamp.json", {**info, "faiss": built})
+    return built
+
+
+def ensure_client(
+    spec: ClientSpec | None = None, cache: Path | None = None, *, system_install: bool = False
+) -> ClientInstall:
+    """The client, installing it first when this machine has none yet (npm only, ~40 s), with
+    faiss-node's binding built for it (`system_install`: may apt-get the faiss library)."""
     spec = spec or ClientSpec.from_env()
     if spec.install is not None:
         return _from_install(spec.install, spec.embeddings)
@@ -228,7 +261,10 @@ def ensure_client(spec: ClientSpec | None = None, cache: Path | None = None) -> 
     if stamp.is_file():
         info = json.loads(stamp.read_text())
         models = Path(spec.embeddings) if spec.embeddings else dest / "models" / MODELS_DIR
-        return ClientInstall(dest, dest / info["cli"], models, info["version"], info["source"])
+        faiss = _ensure_faiss(dest, info, system_install)
+        return ClientInstall(
+            dest, dest / info["cli"], models, info["version"], info["source"], faiss
+        )
     node = _node()
     if spec.tgz is not None and not spec.tgz.is_file():
         raise InputError(f"semanticwiki client: no such pack: {spec.tgz}")
@@ -283,7 +319,7 @@ def ensure_client(spec: ClientSpec | None = None, cache: Path | None = None) -> 
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return ensure_client(spec, cache)
+    return ensure_client(spec, cache, system_install=system_install)
 
 
 def main() -> int:
@@ -291,11 +327,15 @@ def main() -> int:
     from wikikit.errors import WikikitError as _Error
 
     try:
-        client = ensure_client()
+        client = ensure_client(system_install=True)
     except _Error as exc:
         console.error(str(exc))
         return 2 if isinstance(exc, InputError) else 1
-    print(f"semanticwiki {client.version} ({client.source}): {client.root}")
+    faiss = client.faiss or {}
+    print(
+        f"semanticwiki {client.version} ({client.source}): {client.root}; faiss-node "
+        f"{faiss.get('faiss_node')} built against faiss {faiss.get('libfaiss')}"
+    )
     return 0
 
 

@@ -26,6 +26,7 @@ from wikikit import console
 from wikikit.semanticwiki.client import DEFAULT_MODEL_NAME, ClientRun, run_generate
 from wikikit.semanticwiki.endpoint import Answerer, OllamaEndpoint
 from wikikit.semanticwiki.install import ClientInstall
+from wikikit.semanticwiki.retrieval import Retrieval, detect
 
 __all__ = ["DEFAULT_MODEL_NAME", "Job", "PassResult", "Recording", "record", "run_pass"]
 
@@ -45,6 +46,7 @@ class PassResult:
     run: ClientRun
     exchanges: list[dict[str, Any]]
     requests: int
+    retrieval: Retrieval | None = None  # what the client's code search really was (retrieval.py)
 
     @property
     def pending(self) -> int:
@@ -86,7 +88,8 @@ def run_pass(
             timeout_s=timeout_s,
             skip_index=skip_index,
         )
-    return PassResult(job, number, folder, run, list(endpoint.exchanges), endpoint.requests)
+    found = detect(run.log, run.output_dir)
+    return PassResult(job, number, folder, run, list(endpoint.exchanges), endpoint.requests, found)
 
 
 def record(

@@ -42,6 +42,7 @@ from wikikit.errors import InputError, WikikitError
 from wikikit.example import Example, Message, Ref, example_id
 from wikikit.semanticwiki import protocol, session
 from wikikit.semanticwiki.install import ClientSpec, ensure_client
+from wikikit.semanticwiki.retrieval import announce as announce_retrieval
 
 DEFAULT_TIMEOUT_S = 3600
 DEFAULT_MAX_PASSES = 8
@@ -335,6 +336,8 @@ def _record_and_build(
         "answerer": answerers.identity,
         "model": model,
         "skip_index": skip_index,
+        # an install that gained faiss-node records afresh: its page prompts hold other chunks
+        "faiss": bool(install.faiss),
     }
     work = Path(ctx.cache_dir) / "semanticwiki" / _fingerprint(base)
     jobs, reused = [], {}
@@ -375,6 +378,8 @@ def _record_and_build(
     for target, job, ident in jobs:
         result = recording.results[job.key]
         entry = _pass_entry(result, recording.passes[job.key], Path(ctx.cache_dir))
+        if result.retrieval is not None:
+            announce_retrieval(result.retrieval, f"recording {target.repo.id}")
         if not result.run.ok:
             stats["client_failed"] += 1
             if result.run.embeddings_failed():
@@ -407,7 +412,9 @@ def _record_and_build(
             continue
         exchanges = _read_exchanges(Path(ctx.cache_dir) / entry["exchanges"])
         _count_exchanges(stats, exchanges, entry)
-        yield from examples_from_exchanges(exchanges, target.repo, answerers.kind, calls, stats)
+        yield from examples_from_exchanges(
+            exchanges, target.repo, answerers.kind, calls, stats, entry.get("retrieval")
+        )
 
 
 def _pass_entry(result: session.PassResult, passes: int, cache_dir: Path) -> dict[str, Any]:
@@ -422,6 +429,7 @@ def _pass_entry(result: session.PassResult, passes: int, cache_dir: Path) -> dic
         "calls": dict(Counter(str(e["call"]) for e in result.exchanges)),
         "pending": statuses.get("pending", 0),
         "statuses": dict(statuses),
+        "retrieval": result.retrieval.record() if result.retrieval is not None else None,
     }
 
 
@@ -470,9 +478,20 @@ def _reference_facts(call: str, user: str, answer: str) -> tuple[list[Ref], dict
 
 
 def examples_from_exchanges(
-    exchanges: list[dict[str, Any]], repo: Repo, answerer: str, calls: list[str], stats: Counter
+    exchanges: list[dict[str, Any]],
+    repo: Repo,
+    answerer: str,
+    calls: list[str],
+    stats: Counter,
+    retrieval: dict[str, Any] | None = None,
 ) -> Iterator[Example]:
-    """One Example per answered call of a recording (the client's retries counted once)."""
+    """One Example per answered call of a recording (the client's retries counted once);
+    `retrieval` is the recording's (wikikit.semanticwiki.retrieval), named in every meta."""
+    searched = (
+        {k: retrieval.get(k) for k in ("mode", "embedding_model", "deployment_equal")}
+        if retrieval
+        else None
+    )
     seen: set[tuple[str | None, str]] = set()
     language = None
     for e in exchanges:
@@ -522,6 +541,7 @@ def examples_from_exchanges(
                 "options": e.get("options") or {},
                 **facts,
                 **{k: v for k, v in (e.get("meta") or {}).items() if k in ("page", "filename")},
+                "retrieval": searched,
             },
         )
 
