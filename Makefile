@@ -88,7 +88,7 @@ $(VENV)/.llama-cpp: $(VENV)/.deps
 	touch $@
 
 test: test-setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q --durations=20
 
 test-fast: test-setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not slow"
