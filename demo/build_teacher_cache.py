@@ -166,7 +166,11 @@ def local_page(user: str) -> str:
             kind, name, start = named["kind"], named["name"], chunk.start
         else:  # a whole-file chunk: cite the first definition it shows
             defs = [d for d in definitions(lines) if chunk.start <= d[2] <= chunk.end]
-            if not defs:
+            if not defs:  # a module of a docstring and constants (shop/__init__.py): cite it
+                summary = docstring_of(["", *lines], 0) or f"The module `{chunk.path}`."
+                ref = format_local_ref(chunk.path, chunk.start)
+                parts.append(f"### `{chunk.path}`\n\n{summary} {ref}")
+                shown += 1
                 continue
             kind, name, start, _ = defs[0]
         what = docstring_of(lines, start) or f"The {kind} `{name}`, defined in `{chunk.path}`."
