@@ -227,3 +227,20 @@ def test_links_the_completeness_loop_made_resolve_are_broken_in_the_raw_answers(
     assert score.ratios["links"] == (2, 2)  # refunds.md exists: the loop wrote it
     first_pass = {"storage.md": storage, "pricing.md": pricing}
     assert score.ratios["raw_links"] == planted.links(first_pass) == (1, 2)
+
+
+def test_results_md_shows_the_raw_column_beside_the_files(shop, tmp_path):
+    from wikikit.eval.results import raw_files_table
+
+    raw = page("Storage", see=True)
+    calls = [call("plan", PLAN_USER, plan(untyped := {k: v for k, v in STORAGE.items() if k != "type"})),
+             call("page", "Storage", raw)]  # fmt: skip
+    assert "type" not in untyped
+    wiki, xs, log = write(tmp_path, calls, {"storage.md": client_rewrite(raw)}, [])
+    score = score_wiki(wiki, shop[2], xs, log=log)
+    row = {"repo": "demo/shop", "scores": score.as_dict()}
+    table = raw_files_table({"fine-tuned": [row]})
+    assert "| model | repo | score | raw answers | files |" in table
+    assert "| fine-tuned | demo/shop | references right | 0.00 | 1.00 |" in table
+    assert "| fine-tuned | demo/shop | plan kept by the client | 0.00 | 0.00 |" in table
+    assert "| fine-tuned | demo/shop | references in the asked 📄 form | 0.00 |  |" in table
