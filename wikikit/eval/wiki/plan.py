@@ -13,14 +13,13 @@ plan_check, checked against the client's own code). `accepted` says whether it k
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from wikikit.code.repo import Repo
 from wikikit.eval.metrics import Ratio
-from wikikit.semanticwiki.plan_check import PlanCheck, check_plan
+from wikikit.semanticwiki.plan_check import PlanCheck, check_plan, parse_answer
 from wikikit.semanticwiki.protocol import parse_plan_prompt
 
 _REQUIRED = re.compile(r"\*\*Required pages: (?P<low>\d+)-(?P<high>\d+)\*\*")
@@ -45,15 +44,6 @@ class PlanScore:
     problems: list[str] = field(default_factory=list)
 
 
-def parse_plan_answer(answer: str) -> Any:
-    """SemanticWiki's own parse; raises ValueError (json.JSONDecodeError) when it would."""
-    text = answer.strip()
-    if text.startswith("```"):
-        text = re.sub(r"^```(?:json)?\n?", "", text, count=1)
-        text = re.sub(r"\n?```$", "", text, count=1)
-    return json.loads(text)
-
-
 def _page(obj: Any) -> PlannedPage | None:
     if not isinstance(obj, dict):
         return None
@@ -72,7 +62,7 @@ def score_plan(answer: str, user_prompt: str, repo: Repo) -> PlanScore:
     checked = check_plan(answer, prompt.files, prompt.min_pages)
     kept = [] if checked.accepted else [f"plan: SemanticWiki discards it: {checked.reason}"]
     try:
-        obj = parse_plan_answer(answer)
+        obj = parse_answer(answer)  # the client's parse, in one place
     except ValueError as e:
         return PlanScore(
             False,
