@@ -244,3 +244,19 @@ def test_results_md_shows_the_raw_column_beside_the_files(shop, tmp_path):
     assert "| fine-tuned | demo/shop | references right | 0.00 | 1.00 |" in table
     assert "| fine-tuned | demo/shop | plan kept by the client | 0.00 | 0.00 |" in table
     assert "| fine-tuned | demo/shop | references in the asked 📄 form | 0.00 |  |" in table
+
+
+def test_the_reports_wiki_table_shows_raw_beside_files():
+    from wikikit.report.eval_section import _wikis
+
+    scores = {"raw_refs_right": 0.25, "refs_right": 1.0, "raw_links": 0.5, "links": 1.0}
+    harness = {
+        "client": "1.2.1",
+        "repos": {"fine-tuned": [{"repo": "demo/shop", "scores": scores}]},
+    }
+    html = str(_wikis(harness))
+    heads = re.findall(r"<th[^>]*>(.*?)</th>", html)
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", html)
+    assert heads[6:12] == ["refs right raw", "refs right files", "mermaid raw", "mermaid files",
+                           "links raw", "links files"]  # fmt: skip
+    assert cells[6:12] == ["0.25", "1.00", "", "", "0.50", "1.00"]
