@@ -214,19 +214,23 @@ def test_references_the_client_rewrote_are_not_the_models(shop, tmp_path):
 
 
 def test_links_the_completeness_loop_made_resolve_are_broken_in_the_raw_answers(shop, tmp_path):
-    storage = page("Storage", links=("refunds", "pricing"))
+    storage = page("Storage", links=("refunds", "pricing", "index"))
     pricing, refunds = page("Pricing"), page("Refunds")
     calls = [call("plan", PLAN_USER, plan(STORAGE, PRICING)), call("page", "Storage", storage),
              call("page", "Pricing", pricing), call("page", "Refunds", refunds)]  # fmt: skip
     disk = {"storage.md": storage, "pricing.md": pricing, "refunds.md": refunds}
+    disk["index.md"] = "# shop\n\n- [Storage](./storage.md)\n"
     log = ["[Local] ✓ Generated: storage.md", "[Local] ✓ Generated: pricing.md",
-           "[Local] ✓ Generated missing page: refunds.md"]  # fmt: skip
+           "[Local] Verification #1: 2 pages, 1 broken links",
+           "[Local] ✓ Generated missing page: refunds.md",
+           "[Local] ✓ Generated: index.md"]  # fmt: skip
     wiki, xs, client_log = write(tmp_path, calls, disk, log)
     score = score_wiki(wiki, shop[2], xs, log=client_log)
     assert_files(score, disk, shop)
-    assert score.ratios["links"] == (2, 2)  # refunds.md exists: the loop wrote it
+    # on disk every link resolves: the loop wrote refunds.md, the index came last
+    assert score.ratios["links"] == planted.links(disk) == (4, 4)
     first_pass = {"storage.md": storage, "pricing.md": pricing}
-    assert score.ratios["raw_links"] == planted.links(first_pass) == (1, 2)
+    assert score.ratios["raw_links"] == planted.links(first_pass) == (1, 3)
 
 
 def test_results_md_shows_the_raw_column_beside_the_files(shop, tmp_path):

@@ -25,7 +25,7 @@ plan_check), and turns broken `.md` links into new page calls (the completeness 
 - raw_links: wiki links in the written answers that resolve to a page of the client's first
   pass, i.e. before its completeness loop wrote the missing ones. The first pass and the loop's
   pages are read from the client's log (`[Local] ✓ Generated: <file>` :925 and
-  `[Local] ✓ Generated missing page: <file>` :988); without a log, every page on disk counts.
+  `[Local] ✓ Generated missing page: <file>` :995); without a log, every page on disk counts.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from wikikit.eval.metrics.traceability import blank_code
 from wikikit.eval.wiki.cost import MIN_PAGE_CHARS
 from wikikit.eval.wiki.exchanges import Exchange
 from wikikit.eval.wiki.links import wiki_links
+from wikikit.eval.wiki.pages import INDEX_PAGE
 from wikikit.eval.wiki.plan import PlanScore
 from wikikit.eval.wiki.refs import RepoFacts, check_page_refs
 
@@ -60,6 +61,7 @@ RAW_RATIOS = (
 # what each stop_reason writer says for "cut at the token limit" (wikikit.semanticwiki.client)
 CUT = frozenset({"maxTokens", "length", "max_tokens"})
 _WRITTEN = re.compile(r"^\[Local\] ✓ Generated: (?P<file>.+?)\s*$", re.M)
+_VERIFYING = "[Local] Verification #"
 _LOOP = re.compile(r"^\[Local\] ✓ Generated missing page: (?P<file>.+?)\s*$", re.M)
 ANSWER_NAME = "answer.md"  # where a raw answer's relative links are resolved: the wiki's top
 
@@ -73,14 +75,18 @@ class ClientLog:
 
 
 def read_client_log(path: str | Path) -> ClientLog | None:
-    """The client's log lines naming the files it wrote; None when there is no log."""
+    """The client's log lines naming the files it wrote; None when there is no log. The first
+    pass ends where the completeness loop starts (`[Local] Verification #1` :948); the index is
+    written after the loop (`[Local] ✓ Generated: index.md` :1021), so it is never first-pass."""
     path = Path(path)
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8", errors="replace")
-    return ClientLog(
-        [m["file"] for m in _WRITTEN.finditer(text)], [m["file"] for m in _LOOP.finditer(text)]
-    )
+    head = text.split(_VERIFYING, 1)[0]
+    first = [m["file"] for m in _WRITTEN.finditer(head)]
+    if head == text and first and first[-1] == INDEX_PAGE:
+        first.pop()  # no loop line (a log cut short): the index is still the last one written
+    return ClientLog(first, [m["file"] for m in _LOOP.finditer(text)])
 
 
 def written(x: Exchange) -> bool:
