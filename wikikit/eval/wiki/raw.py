@@ -176,7 +176,8 @@ def score_raw(
         raw_ref_coverage=(with_ref, components),
         raw_refs_form=(local, n_refs),
     )
-    targets = set(log.first_pass) if log is not None and log.first_pass else set(pages_on_disk)
+    # with the client's log: its first pass only (an empty one leaves every link broken)
+    targets = set(log.first_pass) if log is not None else set(pages_on_disk)
     ok = total = 0
     for title, x in last.items():
         if not written(x):
@@ -185,6 +186,6 @@ def score_raw(
             total += 1
             ok += resolved_path in targets
             if resolved_path not in targets:
-                problems.append(f"raw: page {title!r} links {shown}, not written before the loop")
+                problems.append(f"raw: page {title!r} links {shown}, no page before the loop")
     ratios["raw_links"] = (ok, total)
     return RawScore(ratios, blocks, problems)
