@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -104,6 +105,22 @@ def test_demo_runs_every_stage_offline(tmp_path):
         (run_dir / "package" / "model.gguf").resolve()
     )
     assert results["scores"]["semanticwiki"]["tokens_per_page"] > 0
+    # results.md: the ledger wiki's scores counted in the model's own answers beside the files'
+    md = (run_dir / "eval" / "results.md").read_text()
+    assert "## Raw answers beside the files" in md and "| raw answers | files |" in md
+    ledger = re.escape(wiki["repo"])
+    for what in ("plan kept by the client", "requested pages written", "references right",
+                 "Mermaid blocks valid", "links resolving"):  # fmt: skip
+        assert re.search(rf"\| fine-tuned \| {ledger} \| {what} \| [0-9.]* \| [0-9.]* \|", md), what
+    # the requested pages written, counted here from the exchanges: the last answer per title
+    # over SemanticWiki's 200 characters
+    last = {}
+    for x in read_jsonl(wiki["exchanges"]):
+        if x["kind"] == "page":
+            last[x["user"].split('"', 2)[1]] = x
+    kept = sum(len(x["answer"]) > 200 and not x.get("error") for x in last.values())
+    want = f"{kept / len(last):.2f}" if last else ""
+    assert f"| fine-tuned | {wiki['repo']} | requested pages written | {want} |  |" in md
     # package: a GGUF that loaded and agreed with transformers, and a Modelfile pointing at it
     package = json.loads((run_dir / "package" / "package.json").read_text())
     assert (run_dir / "package" / "model.gguf").stat().st_size > 1_000_000

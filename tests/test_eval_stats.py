@@ -106,7 +106,19 @@ def test_wikis_become_items_bootstrapped_over_repos() -> None:
     diff = differences(base, tuned)["semanticwiki"]["refs_right"]
     assert diff.value == pytest.approx(0.9 - 15 / 60) and diff.low > 0
     [verdict] = check_gates({"semanticwiki/refs_right": 0.85}, found)
-    assert verdict.passed  # six wikis at exactly 0.9: the interval is [0.9, 0.9]
+    # a gate on the wiki reads the raw twin (the model's answers), here never measured
+    assert not verdict.passed and verdict.gate == "semanticwiki/refs_right (raw_refs_right)"
+    raw = {f"r{i}": WikiScore({"refs_right": (9, 10), "raw_refs_right": (9, 10)}, None, None)
+           for i in range(6)}  # fmt: skip
+    found = intervals(wiki_items(raw))
+    verdicts = check_gates({"semanticwiki/refs_right": 0.85, "semanticwiki/raw_refs_right": 0.95,
+                            "semanticwiki": 0.85}, found)  # fmt: skip
+    assert [(v.gate, v.passed) for v in verdicts] == [
+        ("semanticwiki", True),  # the headline is raw_refs_right; six wikis at 0.9: [0.9, 0.9]
+        ("semanticwiki/raw_refs_right", False),
+        ("semanticwiki/refs_right (raw_refs_right)", True),
+    ]
+    assert check_gates({"semanticwiki/h1": 0.5}, found)[0].gate == "semanticwiki/h1"
     cwb = codewikibench_items({"repos": [{"repo": "a", "score": 0.8, "leaves": 10, "excluded_leaves": 1},
                                          {"repo": "b", "score": None, "leaves": 4, "excluded_leaves": 4}]})  # fmt: skip
     assert cwb["codewikibench"]["codewikibench"] == {"a": (0.8, 1.0)}

@@ -42,6 +42,7 @@ from wikikit.code.repo import open_repo
 from wikikit.errors import WikikitError
 from wikikit.eval import stage as evaluate
 from wikikit.eval.wiki import score_wiki
+from wikikit.eval.wiki.raw import read_client_log
 from wikikit.recipe.load import load_recipe
 from wikikit.semanticwiki.protocol import CALL_OPTIONS
 from wikikit.stage import StageContext
@@ -215,6 +216,13 @@ def test_every_metric_equals_an_independent_computation(bundled):
     assert scores["tokens_per_page"] == pytest.approx(
         sum(sum(x["tokens"]["completion"] for x in c) for c in kept) / len(kept)
     )
+    # raw: the model's own answers; the log's lines name the pages the client wrote
+    assert scores["raw_pages_requested"] == share(len(kept), len(by_title))
+    assert scores["raw_plan_accepted"] in (0.0, 1.0)
+    written = re.findall(r"^\[Local\] ✓ Generated(?: missing page)?: (.+)$", bundled.log, re.M)
+    log = read_client_log(bundled.out / "client.log")
+    assert written[-1] == "index.md"  # written last, after the completeness loop
+    assert log is not None and sorted(log.first_pass + log.loop) == sorted(written[:-1]) == content
 
 
 def test_planted_pages_in_the_clients_wiki_score_as_they_must(bundled, tmp_path):
@@ -372,9 +380,11 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
     assert judged["score"] == pytest.approx(2 / 3) and judged["errors"] == 1
     assert judged["excluded_leaves"] == 1
     assert results["scores"]["codewikibench"]["codewikibench"] == pytest.approx(2 / 3)
-    assert result.counts["semanticwiki"] == pytest.approx(tuned)
+    raw = results["intervals"]["semanticwiki"]["raw_refs_right"]["value"]
+    assert result.counts["semanticwiki"] == pytest.approx(raw)  # gates read the raw answers
     md = (out / "results.md").read_text()
-    assert "| semanticwiki | **refs_right** | 1 |" in md and "difference" in md
+    assert "| semanticwiki | **raw_refs_right** | 1 |" in md and "difference" in md
+    assert "| fine-tuned | demo/shop@" in md and "| raw answers | files |" in md
     assert (
         out / "codewikibench" / "base" / "demo_shop" / "combined_evaluation_results.json"
     ).is_file()

@@ -87,10 +87,18 @@ def local(category: str, user: str, answer: str, **meta) -> Example:
 def test_local_mode_filter_reasons():
     f = LocalModeFilter(min_context_share=0.5)
 
-    def pages(files):
-        return json.dumps({"projectType": "x", "pages": [{"title": "A", "files": files}]})
+    def pages(files, **page):
+        page = {"title": "A", "filename": "a.md", "type": "module", "files": files, **page}
+        return json.dumps({"projectType": "x", "pages": [page]})
 
     assert f.check(local("plan", PLAN_USER, pages(["shop/cart.py"]))) is None
+    assert f.check(local("plan", PLAN_USER, f"```json\n{pages(['shop/cart.py'])}\n```")) is None
+    # plans the client throws away whole for its pattern plan (plan_check) are never trained
+    untyped = pages(["shop/cart.py"], type=None)
+    assert f.check(local("plan", PLAN_USER, untyped)) == "plan_discarded (page 1: no `type` string)"
+    unnamed = pages(["shop/cart.py"], filename=None)
+    assert f.check(local("plan", PLAN_USER, unnamed)).startswith("plan_discarded (page 1: no `file")
+    assert f.check(local("plan", PLAN_USER, pages("shop/cart.py"))).startswith("plan_discarded")
     assert (
         f.check(local("plan", PLAN_USER, pages(["shop/nope.py"])))
         == "plan_file_missing (shop/nope.py)"

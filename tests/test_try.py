@@ -78,10 +78,15 @@ def test_try_hands_the_runs_gguf_and_the_repo_at_its_commit_to_the_client(tmp_pa
     out = result.output
     assert f"wiki: {run / 'try/ledger/wiki'} (2 pages, 42 s)" in out
     assert str(run / "try/ledger/wiki/journal.md") in out
-    assert "references right 50% of 2, resolving 50%" in out  # line 99 is past journal.py's end
+    assert "files: references right 50% of 2, resolving 50%" in out  # line 99: past the end
+    # the model's own answer beside the files: the same page, in the asked form; no plan call
+    assert "model's answers: plan kept by the client n/a; planned pages written n/a, " in out
+    assert "requested 100%; cut at the token limit n/a" in out  # no stop_reason recorded
+    assert "model's answers: references right 50% (in the asked 📄 form 100%)" in out
     assert "cost: 12.5 s and 800 tokens per page, 0 retries" in out
     assert f"start reading: {run / 'try/ledger/wiki/index.md'}" in out
     scores = json.loads((run / "try/ledger/scores.json").read_text())
+    assert scores["scores"]["raw_refs_right"] == 0.5 and scores["scores"]["raw_links"] == 1.0
     assert scores["scores"]["refs_right"] == 0.5 and scores["repo"] == f"ledger@{commit}"
 
 

@@ -296,7 +296,7 @@ def write_wikis(
                 f"{model.label} model, {model.describe()}"
             )
             wiki = run(repo, target, folder, timeout_s=timeout_s, threads=threads, seed=seed)
-            score = score_wiki(wiki.wiki_dir, repo, wiki.exchanges)
+            score = score_wiki(wiki.wiki_dir, repo, wiki.exchanges, log=wiki.log)
             record = score.record(repo, model.as_json(), wiki.seconds, wiki.calls)
             record["retrieval"] = wiki.retrieval  # the client's code search (retrieval.py)
             write_json(folder / "scores.json", record)

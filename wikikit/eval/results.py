@@ -81,10 +81,29 @@ def check_gates(gates: Mapping[str, float], found: Intervals) -> list[GateVerdic
     verdicts = []
     for key, minimum in sorted(gates.items()):
         task, _, metric = key.partition("/")
-        metric = metric or HEADLINE.get(task, "")
+        named = metric or HEADLINE.get(task, "")
+        metric = gate_metric(task, named)
         hint = f" (is {task} in eval.tasks?)" if task not in found else ""
-        verdicts.append(gate_verdict(key, float(minimum), found.get(task, {}).get(metric), hint))
+        label = key if metric == named else f"{key} ({metric})"  # says when it reads raw
+        verdicts.append(gate_verdict(label, float(minimum), found.get(task, {}).get(metric), hint))
     return verdicts
+
+
+# -- gates on the wiki read the model's own answers ------------------------------------------
+
+RAW_GATED_TASK = "semanticwiki"  # wikikit.eval.harness.WIKI_TASK
+
+
+def gate_metric(task: str, metric: str) -> str:
+    """The metric a gate reads: on the wiki task, a file score's raw twin where it has one
+    (`semanticwiki/links` gates raw_links, `semanticwiki/mermaid_valid` raw_mermaid_valid;
+    wikikit.eval.wiki.raw), since the files show the client's repairs; scores without a twin
+    (h1, sections, plan_files, cost) are gated as named."""
+    from wikikit.eval.wiki.raw import RAW_RATIOS
+
+    if task == RAW_GATED_TASK and f"raw_{metric}" in RAW_RATIOS:
+        return f"raw_{metric}"
+    return metric
 
 
 def missed(verdicts: list[GateVerdict]) -> list[str]:
@@ -188,6 +207,38 @@ def _share(value: Any) -> str:
 
 def _figure(value: Any, fmt: str) -> str:
     return "" if value is None else fmt.format(value)
+
+
+# (what the row says, the raw score, the file score): results.md's raw-beside-files table
+RAW_BESIDE_FILES = (
+    ("plan kept by the client", "raw_plan_accepted", "plan_parses"),
+    ("planned pages written", "raw_pages_planned", None),
+    ("requested pages written", "raw_pages_requested", None),
+    ("answers cut at the token limit (lower is better)", "raw_truncated", None),
+    ("references right", "raw_refs_right", "refs_right"),
+    ("references resolving", "raw_refs_resolved", "refs_resolved"),
+    ("references precise", "raw_refs_precise", "refs_precise"),
+    ("references in the asked 📄 form", "raw_refs_form", None),
+    ("components with a reference", "raw_ref_coverage", "ref_coverage"),
+    ("Mermaid blocks valid", "raw_mermaid_valid", "mermaid_valid"),
+    ("links resolving", "raw_links", "links"),
+)
+
+
+def raw_files_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    """Markdown: per model and held-out repository, each wiki score counted in the model's own
+    answers (raw, before SemanticWiki's retries, rewriting and completeness loop) beside the same
+    score of the files the client wrote; gates read the raw column."""
+    head = ["model", "repo", "score", "raw answers", "files"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for label, rows in repos.items():
+        for r in rows:
+            s = r.get("scores") or {}
+            for what, raw, files in RAW_BESIDE_FILES:
+                cells = [label, str(r.get("repo")), what, _share(s.get(raw))]
+                cells.append(_share(s.get(files)) if files else "")
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def wiki_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:

@@ -54,6 +54,7 @@ from wikikit.eval.results import (
     lm_eval_items,
     missed,
     points,
+    raw_files_table,
     results_table,
     wiki_table,
 )
@@ -701,4 +702,5 @@ def results_markdown(
     text = f"# Evaluation\n\n{table}\n## Gates\n\n{gates_markdown(verdicts)}\n"
     if wiki is not None:
         text += "## Wikis SemanticWiki wrote\n\n" + wiki_table(wiki["repos"]) + "\n"
+        text += "## Raw answers beside the files\n\n" + raw_files_table(wiki["repos"]) + "\n"
     return text + "## Notes\n\n" + "".join(f"- {n}\n" for n in notes)

@@ -74,7 +74,7 @@ def try_wiki(
         "(minutes on a CPU; it prints its progress)"
     )
     run = client(repo, target, out_dir, timeout_s=timeout_s, threads=threads, seed=seed)
-    score = score_wiki(run.wiki_dir, repo, run.exchanges)
+    score = score_wiki(run.wiki_dir, repo, run.exchanges, log=run.log)
     record = score.record(repo, target.describe(), run.seconds, run.calls)
     record["retrieval"] = run.retrieval  # the client's code search (retrieval.py)
     write_json(out_dir / "scores.json", record)
@@ -92,10 +92,11 @@ def summary(t: Tried) -> list[str]:
     lines += [f"  {t.run.wiki_dir / p}" for p in t.score.pages]
     refs = t.score.ratios["refs_resolved"][1]
     lines.append(
-        f"references right {_pct(s['refs_right'])} of {refs}, resolving {_pct(s['refs_resolved'])}; "
+        f"files: references right {_pct(s['refs_right'])} of {refs}, resolving {_pct(s['refs_resolved'])}; "
         f"Mermaid valid {_pct(s['mermaid_valid'])}; links resolving {_pct(s['links'])}; "
         f"pages with their H1 {_pct(s['h1'])}"
     )
+    lines += raw_summary(s)
     if s.get("seconds_per_page") is not None:
         tokens = s.get("tokens_per_page")
         lines.append(
@@ -107,3 +108,19 @@ def summary(t: Tried) -> list[str]:
     if INDEX_PAGE in t.score.pages:
         lines.append(f"start reading: {t.run.wiki_dir / INDEX_PAGE}")
     return lines
+
+
+def raw_summary(s: dict[str, Any]) -> list[str]:
+    """The raw-answer scores (wikikit.eval.wiki.raw): what the model wrote, before the client
+    retried, rewrote references and filled in linked pages."""
+    if "raw_refs_right" not in s:
+        return []
+    return [
+        f"model's answers: plan kept by the client {_pct(s.get('raw_plan_accepted'))}; planned "
+        f"pages written {_pct(s.get('raw_pages_planned'))}, requested "
+        f"{_pct(s.get('raw_pages_requested'))}; cut at the token limit "
+        f"{_pct(s.get('raw_truncated'))}",
+        f"model's answers: references right {_pct(s['raw_refs_right'])} (in the asked 📄 form "
+        f"{_pct(s.get('raw_refs_form'))}); Mermaid valid {_pct(s.get('raw_mermaid_valid'))}; "
+        f"links resolving before the client's completeness loop {_pct(s.get('raw_links'))}",
+    ]

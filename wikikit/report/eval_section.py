@@ -194,7 +194,7 @@ def _num(value: Any, fmt: str) -> str:
 
 def _wikis(harness: dict[str, Any]) -> Raw:
     """The semanticwiki harness: per model and held-out repository, the wiki the real client
-    wrote, what it cost and how it scores."""
+    wrote, what it cost and how it scores (raw answers beside files, wikikit.eval.wiki.raw)."""
     rows = []
     for label, repos in (harness.get("repos") or {}).items():
         for w in repos if isinstance(repos, list) else []:
@@ -207,9 +207,12 @@ def _wikis(harness: dict[str, Any]) -> Raw:
                     w.get("calls", ""),
                     _num(s.get("seconds_per_page"), "{:.1f}"),
                     _num(s.get("tokens_per_page"), "{:.0f}"),
-                    _num(s.get("refs_right"), "{:.2f}"),
-                    _num(s.get("mermaid_valid"), "{:.2f}"),
-                    _num(s.get("links"), "{:.2f}"),
+                    # the model's own answers (raw, what gates read) beside the client's files
+                    *(
+                        _num(s.get(prefix + name), "{:.2f}")
+                        for name in ("refs_right", "mermaid_valid", "links")
+                        for prefix in ("raw_", "")
+                    ),
                     _num((w.get("codewikibench") or {}).get("score"), "{:.3f}"),
                     code(w.get("wiki", "")),
                 ]
@@ -228,13 +231,16 @@ def _wikis(harness: dict[str, Any]) -> Raw:
                 "calls",
                 "s/page",
                 "tokens/page",
-                "refs right",
-                "mermaid",
-                "links",
+                "refs right raw",
+                "refs right files",
+                "mermaid raw",
+                "mermaid files",
+                "links raw",
+                "links files",
                 "codewikibench",
                 "wiki",
             ],
             rows,
-            numeric=(2, 3, 4, 5, 6, 7, 8, 9),
+            numeric=(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
         )  # fmt: skip
     )

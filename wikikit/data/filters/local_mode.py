@@ -3,9 +3,12 @@
 An example recorded through the real client (`meta.protocol` from wikikit.semanticwiki) is
 judged by the rules of its own prompt (wikikit.semanticwiki.protocol):
 
-- plan: the answer parses the way the client parses it (else the client would fall back to
-  its own plan) and lists pages; every file it names is one the client listed, i.e. exists in
-  the repository at its commit (`plan_unparsable`, `plan_no_pages`, `plan_file_missing`);
+- plan: the answer parses the way the client parses it, and the client keeps it: a plan it
+  throws away whole for its own pattern plan (a kept page without `type` or `filename`, `files`
+  as a string, ...: wikikit.semanticwiki.plan_check, the same check the eval's plan_accepted
+  uses) is never trained; it lists pages; every file it names is one the client listed, i.e.
+  exists in the repository at its commit (`plan_unparsable`, `plan_discarded`, `plan_no_pages`,
+  `plan_file_missing`);
 - page: the answer starts with `# <title>` (`page_no_h1`), and, when the recipe sets
   `data.quality.min_context_share`, at least that share of its references cite a file the
   prompt's code context shows (`low_context_share`);
@@ -21,6 +24,7 @@ from collections import Counter
 
 from wikikit.example import Example
 from wikikit.semanticwiki import protocol
+from wikikit.semanticwiki.plan_check import check_plan
 from wikikit.tokens import count_tokens
 
 
@@ -53,9 +57,13 @@ class LocalModeFilter:
         pages = protocol.plan_pages(answer)
         if pages is None:
             return "plan_unparsable"
+        prompt = protocol.parse_plan_prompt(user)
+        listed = set(prompt.files)
+        checked = check_plan(answer, listed, prompt.min_pages)
+        if not checked.accepted:
+            return f"plan_discarded ({checked.reason})"
         if not pages:
             return "plan_no_pages"
-        listed = set(protocol.parse_plan_prompt(user).files)
         for page in pages:
             for path in page.get("files") or []:
                 if path not in listed:

@@ -14,6 +14,12 @@ repos resamples whole wikis):
 - mermaid_valid: fenced mermaid blocks that Mermaid's own parser accepts (wikikit.mermaid);
 - links: internal links that resolve, by SemanticWiki's own rule (links.py);
 - cost: tokens and seconds per page, thinking included, retries (cost.py; needs the exchanges).
+
+Those are the FILE scores: what the client wrote to disk after its repairs. Beside them, the
+RAW scores (`raw_*`, raw.py) count what the model itself answered, from the exchanges: pages
+planned and requested that got written, plan accepted by the client's own validation, answers
+cut at the token limit, references (and their form), Mermaid and links before the client's
+rewriting and its completeness loop. Gates on the wiki read the raw ones (results.check_gates).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from wikikit.eval.wiki.exchanges import Exchange, read_exchanges
 from wikikit.eval.wiki.links import score_links
 from wikikit.eval.wiki.pages import INDEX_PAGE, content_pages, page_shape, read_wiki
 from wikikit.eval.wiki.plan import PlanScore, score_plan
+from wikikit.eval.wiki.raw import RAW_RATIOS, ClientLog, read_client_log, score_raw
 from wikikit.eval.wiki.refs import RepoFacts, check_page_refs
 
 # (blocks from wikikit.mermaid.extract_mermaid_blocks) -> one Result(ok, ...) per block
@@ -46,6 +53,7 @@ RATIOS = (
     "mermaid_valid",
     "links",
 )
+__all__ = ["RATIOS", "RAW_RATIOS", "WikiScore", "score_wiki"]
 
 
 @dataclass
@@ -92,7 +100,9 @@ def _titles(exchanges: Sequence[Exchange], plan: PlanScore | None) -> dict[str, 
     from wikikit.semanticwiki.protocol import parse_page_prompt
 
     asked = {x.title for x in exchanges if x.kind == "page"}
-    titles = {p.filename: p.title for p in plan.pages if p.title in asked} if plan else {}
+    # a plan the client discarded named none of the pages it asked for
+    kept = plan.pages if plan is not None and plan.accepted else []
+    titles = {p.filename: p.title for p in kept if p.title in asked}
     for x in exchanges:
         if x.kind != "page":
             continue
@@ -111,8 +121,11 @@ def score_wiki(
     repo: Repo,
     exchanges: str | Path | Sequence[Exchange] | None = None,
     validator: Validator | None = None,
+    log: str | Path | ClientLog | None = None,
 ) -> WikiScore:
-    """Every metric of one wiki against the repository it documents (at the wiki's commit)."""
+    """Every metric of one wiki against the repository it documents (at the wiki's commit):
+    the files' and, given the exchanges, the raw answers' (`log`: the client's, which names
+    the pages its completeness loop added)."""
     from wikikit.mermaid import extract_mermaid_blocks
 
     pages = read_wiki(wiki_dir)
@@ -145,8 +158,15 @@ def score_wiki(
             with_ref += checked.components[0]
             components += checked.components[1]
         problems += checked.problems
+    if isinstance(log, str | Path):
+        log = read_client_log(log)
+    raw = score_raw(xs, plan, facts, list(pages), log) if xs else None
     blocks = [(path, b) for path, text in pages.items() for b in extract_mermaid_blocks(text)]
-    results = list((validator or _validator())([b for _, b in blocks])) if blocks else []
+    raw_blocks = raw.mermaid_blocks if raw is not None else []
+    # one validator call (one node process) for the files' blocks and the answers'
+    every = [b for _, b in blocks] + [b for _, b in raw_blocks]
+    verdicts = list((validator or _validator())(every)) if every else []
+    results, raw_results = verdicts[: len(blocks)], verdicts[len(blocks) :]
     problems += [
         f"{path}:{b.line}: mermaid: {r.message}"
         for (path, b), r in zip(blocks, results, strict=True)
@@ -155,7 +175,8 @@ def score_wiki(
     links = score_links(pages)
     problems += links.problems
     ratios: dict[str, Ratio] = {
-        "plan_parses": (int(plan.parses), 1) if plan is not None else (0, 0),
+        # parsed AND kept: a plan the client throws away is no parsed plan of the wiki
+        "plan_parses": (int(plan.parses and plan.accepted), 1) if plan is not None else (0, 0),
         "plan_files": plan.files if plan is not None else (0, 0),
         "h1": (h1, len(content)),
         "sections": (sections, n_sections),
@@ -166,6 +187,10 @@ def score_wiki(
         "mermaid_valid": (sum(r.ok for r in results), len(results)),
         "links": links.links,
     }
+    if raw is not None:
+        ratios.update(raw.ratios)
+        ratios["raw_mermaid_valid"] = (sum(r.ok for r in raw_results), len(raw_results))
+        problems += raw.problems
     if not content:
         problems.append(f"{wiki_dir}: no content pages")
     return WikiScore(ratios, score_cost(xs) if xs else None, plan, list(pages), problems)

@@ -14,6 +14,8 @@ agreed with the endpoint's author; every field but `kind`, `user` and `answer` m
      "tokens": {"prompt": int, "completion": int, "thinking": int},
                                             # completion counts every generated token, thinking
                                             # included; thinking is the analysis share if known
+     "stop_reason": str | null,             # how the answer ended: maxTokens (node-llama-cpp),
+                                            # length (OpenAI-style), max_tokens (Anthropic), ...
      "error": str}                          # present when the call failed (no answer)
 
 Local mode's calls and their settings are in ../shared/vendor/semanticwiki/README.md and
@@ -51,6 +53,7 @@ class Exchange:
     completion_tokens: int | None = None
     thinking_tokens: int | None = None
     error: str | None = None
+    stop_reason: str | None = None  # the writer's own word (client.exchange_from_*)
     line: int = 0  # where it was read, for messages
 
     @property
@@ -75,7 +78,7 @@ def parse_exchange(obj: Any, where: str) -> Exchange:
     kind = obj.get("kind")
     if kind not in KINDS:
         raise InputError(f"{where}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    for key in ("user", "answer", "system", "thinking", "error"):
+    for key in ("user", "answer", "system", "thinking", "error", "stop_reason"):
         value = obj.get(key)
         if value is not None and not isinstance(value, str):
             raise InputError(f"{where}: {key} must be a string")
@@ -102,6 +105,7 @@ def parse_exchange(obj: Any, where: str) -> Exchange:
         completion_tokens=_int(tokens.get("completion"), f"{where}: tokens.completion"),
         thinking_tokens=_int(tokens.get("thinking"), f"{where}: tokens.thinking"),
         error=obj.get("error"),
+        stop_reason=obj.get("stop_reason"),
     )
 
 
