@@ -119,6 +119,33 @@ def test_offline_serves_cache_and_reports_misses(tmp_path):
     assert offline.usage.offline_misses == 2 and isinstance(out[4], OfflineMiss)
 
 
+def test_offline_leaves_a_shipped_cache_byte_for_byte(tmp_path):
+    # The demo ships its teacher cache in the checkout: an offline run reads it and must not
+    # touch it (a writable open would switch it to WAL mode, rewriting its header).
+    with FakeTeacherServer() as srv:
+        online = teacher_for(srv, "openai", tmp_path)
+        online.complete_many(requests(3))
+        online.cache.close()
+    shipped = tmp_path / "teacher.sqlite"
+    conn = sqlite3.connect(shipped)
+    conn.execute("PRAGMA journal_mode=DELETE")  # as demo/build_teacher_cache.py ships it
+    conn.close()
+    before = shipped.read_bytes()
+    with FakeTeacherServer() as srv:
+        offline = teacher_for(srv, "openai", tmp_path, offline=True)
+        out = offline.complete_many(requests(4))
+        assert srv.log == []
+    assert [type(o).__name__ for o in out] == ["TeacherResponse"] * 3 + ["OfflineMiss"]
+    assert shipped.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["teacher.sqlite"]  # no -wal, no -shm
+    gone = tmp_path / "none" / "teacher.sqlite"  # a cache that is not there reads as empty
+    missing = make_teacher(
+        {"provider": "openai", "model": "gpt-4o", "offline": True}, api_key=None, cache_path=gone
+    )
+    assert isinstance(missing.complete_many(requests(1))[0], OfflineMiss)
+    assert not gone.parent.exists()
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_budget_exactly_the_requests_that_fit(provider, tmp_path):
     # Output costs $1 per token; every answer uses all 10 max_tokens -> $10 per request (input

@@ -141,7 +141,9 @@ def make_teacher(
     settings = settings_from_config(config, key_path)
     if not settings.offline and api_key is None:
         _check_key_available(settings.provider, config.get("base_url"))
-    cache = ResponseCache(cache_path) if cache_path is not None else None
+    cache = (
+        ResponseCache(cache_path, read_only=settings.offline) if cache_path is not None else None
+    )
     if cache is not None and not settings.batch and not settings.offline:
         left = cache.open_batches(settings.provider, settings.model)
         if left:

@@ -66,13 +66,24 @@ def request_key(
 
 
 class ResponseCache:
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, *, read_only: bool = False):
+        """`read_only` (an offline teacher, which only reads): the file is never written, not
+        even its header (WAL mode is stored in it), so a shipped cache such as the demo's stays
+        byte for byte as checked in; a missing file reads as an empty cache."""
         self.bad_rows = 0  # rows refused as malformed or oversized (read as misses)
         self.path = Path(path)
+        self._lock = threading.Lock()
+        if read_only:
+            if self.path.is_file():
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+            else:
+                self._conn = sqlite3.connect(":memory:", check_same_thread=False)
+                self._conn.execute(SCHEMA)
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection used from the event loop's thread; the lock covers any other caller.
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
-        self._lock = threading.Lock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             # No fsync per answer: a crash loses at most the last few rows, which re-run.
