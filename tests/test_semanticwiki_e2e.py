@@ -137,10 +137,39 @@ def test_replayed_deepwiki_pages_cite_only_real_lines(tmp_path, semanticwiki_cli
         assert all((SHOP / f).is_file() for f in page["files"]), page
 
 
+# The with-rag capture was made by an install without faiss-node's binding (`npm ci
+# --ignore-scripts`): its page prompts hold keyword-mode chunks (`### function: module
+# (README.md:1)`). To replay that capture the client runs as that install did: node refuses to
+# load faiss-node, so the client takes its own fallback (dist/rag/index.js:22-28).
+NO_FAISS_JS = """
+const Module = require('module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (request === 'faiss-node') throw new Error('faiss-node hidden: the capture had no binding');
+  return load.call(this, request, ...rest);
+};
+"""
+
+
+def _without_faiss(monkeypatch, folder: Path) -> None:
+    from wikikit.semanticwiki import session
+
+    hook = folder / "no-faiss.cjs"
+    hook.parent.mkdir(parents=True, exist_ok=True)
+    hook.write_text(NO_FAISS_JS)
+    real = session.run_generate
+
+    def run_generate(*args, **kwargs):
+        return real(*args, **kwargs, extra_env={"NODE_OPTIONS": f"--require {hook}"})
+
+    monkeypatch.setattr(session, "run_generate", run_generate)
+
+
 @pytest.mark.parametrize("mode", ["with-rag", "skip-index"])
-def test_the_client_sends_the_captured_prompts(tmp_path, semanticwiki_client, mode):
+def test_the_client_sends_the_captured_prompts(tmp_path, semanticwiki_client, mode, monkeypatch):
     if SEMANTICWIKI_PROMPTS is None:
         pytest.skip("needs ../shared (captured SemanticWiki prompts)")
+    _without_faiss(monkeypatch, tmp_path / "hook")
 
     class Silent:  # like the tiny model of the capture: no usable plan, so the client plans
         name = "silent"
@@ -153,6 +182,8 @@ def test_the_client_sends_the_captured_prompts(tmp_path, semanticwiki_client, mo
         skip_index=mode == "skip-index", timeout_s=600,
     )  # fmt: skip
     assert result.run.ok, result.run.log_tail()
+    if mode == "with-rag":  # the client's own keyword fallback, as in the capture
+        assert "faiss-node not available" in result.run.log.read_text()
     sent = []
     for e in result.exchanges:  # a page answered with "" is asked twice; the capture has it once
         if not sent or sent[-1] != (e["system"], e["user"]):
