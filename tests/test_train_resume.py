@@ -110,7 +110,7 @@ def test_killed_training_resumes_from_last_checkpoint(tmp_path):
     # 1. Start training; SIGKILL the whole process group once a checkpoint is complete.
     checkpoints = run_dir / "cache" / "train" / "checkpoints"
     proc = _start(cmd, tmp_path, console_log)
-    deadline = time.monotonic() + 420  # a slow or busy 2-core box needs ~3 min to the first checkpoint
+    deadline = time.monotonic() + 420  # a busy 2-core box: ~3 min to the first checkpoint
     try:
         while not _complete_checkpoints(checkpoints):
             assert proc.poll() is None, console_log.read_text(errors="replace")[-4000:]
