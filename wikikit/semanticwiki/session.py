@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ class Recording:
     results: dict[str, PassResult] = field(default_factory=dict)
     passes: dict[str, int] = field(default_factory=dict)
     client_seconds: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)  # jobs whose pass raised: why
 
 
 def run_pass(
@@ -100,38 +101,83 @@ def record(
     settle: Callable[[], int] | None = None,
     max_passes: int = 8,
     parallel: int = 1,
+    wave: int | None = None,
     model: str = DEFAULT_MODEL_NAME,
     timeout_s: float = 3600.0,
     skip_index: bool = False,
     on_pass: Callable[[PassResult], None] | None = None,
+    on_done: Callable[[PassResult, int, float], None] | None = None,
 ) -> Recording:
-    """Run every job's passes (see the module docstring); `parallel` clients at a time."""
+    """Run every job's passes (see the module docstring), `wave` jobs at a time (default: all),
+    `parallel` clients at a time. `on_done(result, passes, client_seconds)` is called once per
+    job as soon as it needs no further pass, so a caller can mark it finished before the rest
+    of the wave (or the run) is."""
     out = Recording()
-    todo = list(jobs)
-    for number in range(1, max_passes + 1):
+    size = max(1, wave or len(jobs) or 1)
+    for start in range(0, len(jobs), size):
+        _record_wave(
+            install, jobs[start : start + size], Path(work), out, settle, max_passes,
+            parallel, model, timeout_s, skip_index, on_pass, on_done,
+        )  # fmt: skip
+    return out
 
-        def one(job: Job, n: int = number) -> PassResult:
+
+def _record_wave(
+    install, jobs, work, out, settle, max_passes, parallel, model, timeout_s, skip_index,
+    on_pass, on_done,
+) -> None:  # fmt: skip
+    """One wave: pass 1 of every job, settle (one teacher batch for the whole wave), the next
+    pass of the jobs still pending, ... A job leaves the wave (on_done) when its pass left
+    nothing pending, its client failed, or the teacher could answer nothing more."""
+    todo = list(jobs)
+
+    def finish(result: PassResult) -> None:
+        key = result.job.key
+        if on_done is not None:
+            on_done(result, out.passes[key], out.client_seconds[key])
+
+    def one(job: Job, n: int) -> PassResult | None:
+        try:
             return run_pass(
-                install, job, Path(work) / job.key / f"pass-{n}", number=n,
+                install, job, work / job.key / f"pass-{n}", number=n,
                 model=model, timeout_s=timeout_s, skip_index=skip_index,
             )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - one repository's failure must not end the run
+            out.errors[job.key] = f"{type(exc).__name__}: {exc}"[:500]
+            return None
 
+    for number in range(1, max_passes + 1):
         with ThreadPoolExecutor(max(1, parallel), "semanticwiki-client") as pool:
-            results = list(pool.map(one, todo))
-        for result in results:
-            key = result.job.key
-            out.results[key] = result
-            out.passes[key] = number
-            out.client_seconds[key] = out.client_seconds.get(key, 0.0) + result.run.seconds
-            if on_pass is not None:
-                on_pass(result)
-        todo = [r.job for r in results if r.pending and r.run.ok]
-        if not todo or settle is None:
-            break
-        console.info(
-            f"semanticwiki: pass {number}: {sum(r.pending for r in results)} calls deferred "
-            f"in {len(todo)} repositories; asking the teacher"
-        )
-        if settle() == 0:
-            break
-    return out
+            futures = {pool.submit(one, job, number): job for job in todo}
+            results = []
+            for future in as_completed(futures):
+                result = future.result()
+                if result is None:
+                    continue
+                key = result.job.key
+                out.results[key] = result
+                out.errors.pop(key, None)
+                out.passes[key] = number
+                out.client_seconds[key] = out.client_seconds.get(key, 0.0) + result.run.seconds
+                if on_pass is not None:
+                    on_pass(result)
+                if not (result.pending and result.run.ok):
+                    finish(result)  # marked now, while the others of the pass still run
+                else:
+                    results.append(result)
+        # Keep the jobs' order: the next pass runs them in the recipe's order.
+        pending = {r.job.key: r for r in results}
+        todo = [job for job in todo if job.key in pending]
+        if not todo:
+            return
+        last = number == max_passes or settle is None
+        if not last:
+            console.info(
+                f"semanticwiki: pass {number}: {sum(r.pending for r in results)} calls deferred "
+                f"in {len(todo)} repositories; asking the teacher"
+            )
+            last = settle() == 0
+        if last:
+            for job in todo:
+                finish(pending[job.key])  # still pending: not complete, the caller decides
+            return

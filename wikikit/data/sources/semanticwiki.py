@@ -23,6 +23,8 @@ import dataclasses
 import hashlib
 import json
 import re
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ from wikikit.semanticwiki.retrieval import announce as announce_retrieval
 
 DEFAULT_TIMEOUT_S = 3600
 DEFAULT_MAX_PASSES = 8
+DEFAULT_WAVE = 32  # repositories recorded together; see record() in session.py
 
 
 @dataclass
@@ -307,15 +310,28 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
         console.warn(f"{name}: no repositories to run SemanticWiki on")
         return
     answerers = _Answerers(name, config, ctx, targets)
+    failed: dict[str, str] = {}  # repository -> why it gave no recording (clone, client, ...)
+    first_error: WikikitError | None = None
     for target in targets:
         commit = answerers.wiki_commit(target)
         if commit and isinstance(target.spec, dict):
             # A reference wiki was written for one commit: its references hold there.
             target.spec = {**target.spec, "commit": commit}
             stats["commit_from_wiki"] += 1
-        target.repo = open_target(target, ctx, config)
+        try:
+            target.repo = open_target(target, ctx, config)
+        except WikikitError as exc:  # a clone that fails is one repository lost, not the run
+            first_error = first_error or exc
+            failed[target.name] = f"open: {exc}"[:500]
+            stats["repos_failed_open"] += 1
+    opened = [t for t in targets if t.repo is not None]
+    if first_error is not None and not opened:
+        answerers.close()
+        raise first_error
     try:
-        yield from _record_and_build(name, config, ctx, targets, answerers, client, calls, stats)
+        yield from _record_and_build(
+            name, config, ctx, opened, answerers, client, calls, stats, failed
+        )
     finally:
         for k, v in answerers.stats().items():
             stats[k] += v
@@ -326,7 +342,7 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
 
 
 def _record_and_build(
-    name, config, ctx, targets, answerers, client, calls, stats
+    name, config, ctx, targets, answerers, client, calls, stats, failed
 ) -> Iterator[Example]:
     install = ensure_client(client_spec(client, ctx))
     model = str(client.get("model_name") or session.DEFAULT_MODEL_NAME)
@@ -339,31 +355,63 @@ def _record_and_build(
         # an install that gained faiss-node records afresh: its page prompts hold other chunks
         "faiss": bool(install.faiss),
     }
-    work = Path(ctx.cache_dir) / "semanticwiki" / _fingerprint(base)
-    jobs, reused = [], {}
+    cache_dir = Path(ctx.cache_dir)
+    work = cache_dir / "semanticwiki" / _fingerprint(base)
+    jobs, reused = {}, {}
     for target in targets:
         answerer = answerers.for_target(target)
         if answerer is None:
             stats["repos_without_wiki"] += 1
             continue
         ident = _fingerprint([base, target.repo.id, answerers.wiki_identity(target)])
-        done = _load_done(work / target.key, ident, Path(ctx.cache_dir))
+        done = _load_done(work / target.key, ident, cache_dir)
         if done is not None:
             reused[target.key] = done
             stats["recordings_reused"] += 1
             continue
-        jobs.append((target, session.Job(target.key, target.repo.root, answerer), ident))
+        jobs[target.key] = (target, session.Job(target.key, target.repo.root, answerer), ident)
     console.info(
         f"{name}: SemanticWiki {install.version} on {len(jobs)} repositories "
         f"({answerers.kind} answerer{f', {len(reused)} recordings reused' if reused else ''})"
     )
+    entries: dict[str, dict[str, Any]] = dict(reused)
+    progress = _Progress(name, len(jobs), answerers)
+
+    def on_done(result: session.PassResult, passes: int, seconds: float) -> None:
+        # Runs as each repository finishes: its done.json, written atomically, is what lets a
+        # killed run skip it next time (the client and the teacher are never asked again).
+        target, _, ident = jobs[result.job.key]
+        entry = _pass_entry(result, passes, cache_dir)
+        if result.retrieval is not None:
+            announce_retrieval(result.retrieval, f"recording {target.repo.id}")
+        if not result.run.ok:
+            failed[target.repo.id] = f"client: {result.run.log_tail()} (log: {result.run.log})"
+            if result.run.embeddings_failed():
+                # every repository would fail alike: stop at the first
+                raise WikikitError(
+                    f"{_where(ctx, name)}: SemanticWiki could not load an embedding model "
+                    "(offline with no seeded cache?): set client.embeddings or "
+                    f"WIKIKIT_SEMANTICWIKI_MODELS, or client.skip_index: true (log: {result.run.log})"
+                )
+        else:
+            if entry["pending"] == 0:
+                write_json(
+                    work / result.job.key / "done.json",
+                    {"ident": ident, "seconds": round(seconds, 3), **entry},
+                )  # "seconds" is for the cache only: not stable
+            else:
+                stats["repos_incomplete"] += 1  # kept, but recorded again by the next run
+            entries[result.job.key] = entry
+        progress.done(len(result.exchanges), ok=result.run.ok)
+
     recording = session.record(
         install,
-        [job for _, job, _ in jobs],
+        [job for _, job, _ in jobs.values()],
         work,
         settle=answerers.settle,
         max_passes=int(client.get("max_passes", DEFAULT_MAX_PASSES)),
         parallel=int(client.get("parallel", 1)),
+        wave=int(client.get("wave", DEFAULT_WAVE)),
         model=model,
         timeout_s=float(client.get("timeout_s", DEFAULT_TIMEOUT_S)),
         skip_index=skip_index,
@@ -372,49 +420,68 @@ def _record_and_build(
             f"({r.pending} deferred) in {r.run.seconds:.1f} s"
             + ("" if r.run.ok else f", client failed (log: {r.run.log})")
         ),
+        on_done=on_done,
     )
-    entries: dict[str, dict[str, Any]] = dict(reused)
-    failed = []
-    for target, job, ident in jobs:
-        result = recording.results[job.key]
-        entry = _pass_entry(result, recording.passes[job.key], Path(ctx.cache_dir))
-        if result.retrieval is not None:
-            announce_retrieval(result.retrieval, f"recording {target.repo.id}")
-        if not result.run.ok:
-            stats["client_failed"] += 1
-            if result.run.embeddings_failed():
-                raise WikikitError(
-                    f"{_where(ctx, name)}: SemanticWiki could not load an embedding model "
-                    "(offline with no seeded cache?): set client.embeddings or "
-                    f"WIKIKIT_SEMANTICWIKI_MODELS, or client.skip_index: true (log: {result.run.log})"
-                )
-            failed.append(f"{target.repo.id}: {result.run.log_tail()} (log: {result.run.log})")
-            continue
-        if entry["pending"] == 0:
-            seconds = round(recording.client_seconds[job.key], 3)  # the cache only: not stable
-            write_json(work / job.key / "done.json", {"ident": ident, "seconds": seconds, **entry})
-        entries[job.key] = entry
-    for msg in failed:
-        console.warn(f"{name}: SemanticWiki failed on {msg}")
+    for key, why in recording.errors.items():
+        failed[jobs[key][0].repo.id] = f"error: {why}"
+        progress.done(0, ok=False)
+    stats["repos_failed"] += len(failed)
+    stats["client_failed"] += sum(1 for why in failed.values() if why.startswith("client:"))
+    for repo, why in failed.items():
+        console.warn(f"{name}: SemanticWiki failed on {repo}: {why}")
+    if failed:
+        # Named for quality.json's readers; a later run retries them (they have no done.json).
+        ctx.artifacts[f"semanticwiki/{name}/failed.json"] = dict(sorted(failed.items()))
     if failed and not entries:
+        repo, why = next(iter(failed.items()))
         raise WikikitError(
-            f"{_where(ctx, name)}: SemanticWiki failed on every repository: {failed[0]}"
+            f"{_where(ctx, name)}: SemanticWiki failed on every repository: {repo}: {why}"
         )
     # What each repository's recording holds (paths relative to the data stage's cache).
     ctx.artifacts[f"semanticwiki/{name}/recordings.json"] = {
         t.repo.id: {k: v for k, v in entries[t.key].items() if k not in ("ident", "seconds")}
         for t in targets
-        if t.repo is not None and t.key in entries
+        if t.key in entries
     }
     for target in targets:
-        entry = entries.get(target.key) if target.repo is not None else None
+        entry = entries.get(target.key)
         if entry is None:
             continue
-        exchanges = _read_exchanges(Path(ctx.cache_dir) / entry["exchanges"])
+        exchanges = _read_exchanges(cache_dir / entry["exchanges"])
         _count_exchanges(stats, exchanges, entry)
         yield from examples_from_exchanges(
             exchanges, target.repo, answerers.kind, calls, stats, entry.get("retrieval")
         )
+
+
+class _Progress:
+    """One console line per finished repository: done/total, client calls, teacher dollars
+    and the time left at the rate so far."""
+
+    def __init__(self, name: str, total: int, answerers: _Answerers):
+        self.name, self.total, self.answerers = name, total, answerers
+        self.finished = self.calls = self.failed = 0
+        self.start = time.monotonic()
+        self.lock = threading.Lock()  # on_done runs on the clients' threads
+
+    def done(self, calls: int, *, ok: bool) -> None:
+        with self.lock:
+            self.finished += 1
+            self.calls += calls
+            self.failed += 0 if ok else 1
+            elapsed = time.monotonic() - self.start
+            left = elapsed / self.finished * (self.total - self.finished)
+            usd = float(self.answerers.stats().get("usd", 0.0))
+            console.info(
+                f"{self.name}: repositories {self.finished}/{self.total} done"
+                + (f" ({self.failed} failed)" if self.failed else "")
+                + f", {self.calls} calls, ${usd:.2f}, ~{left:.0f} s left",
+                done=self.finished,
+                total=self.total,
+                calls=self.calls,
+                usd=usd,
+                eta_s=left,
+            )
 
 
 def _pass_entry(result: session.PassResult, passes: int, cache_dir: Path) -> dict[str, Any]:
