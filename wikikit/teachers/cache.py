@@ -73,13 +73,9 @@ class ResponseCache:
         self.bad_rows = 0  # rows refused as malformed or oversized (read as misses)
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._awaiting_file = False
         if read_only:
-            if self.path.is_file():
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
-            else:
-                self._conn = sqlite3.connect(":memory:", check_same_thread=False)
-                self._conn.execute(SCHEMA)
+            self._open_read_only()
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # One connection used from the event loop's thread; the lock covers any other caller.
@@ -91,7 +87,23 @@ class ResponseCache:
             self._conn.execute(SCHEMA)
             self._conn.commit()
 
+    def _open_read_only(self) -> None:
+        # A file a writer in this run (a TeacherBatch's live teacher) creates later is opened
+        # at the next read, so its answers are seen; until then the cache reads as empty.
+        if self.path.is_file():
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+            self._awaiting_file = False
+        else:
+            self._conn = sqlite3.connect(":memory:", check_same_thread=False)
+            self._conn.execute(SCHEMA)
+            self._awaiting_file = True
+
     def get(self, key: str) -> dict[str, Any] | None:
+        if self._awaiting_file and self.path.is_file():
+            with self._lock:
+                self._conn.close()
+                self._open_read_only()
         with self._lock:
             row = self._conn.execute(
                 "SELECT response FROM responses WHERE key = ?", (key,)
