@@ -131,3 +131,18 @@ def test_final_text(output: str, expected: str) -> None:
 def test_heading_only_sections_are_not_units() -> None:
     answer = "# Overview\n\n## JwtProvider\n\n`JwtProvider` signs.\n\n**Source:** [`src/auth/jwt.py:3-3`](x)\n"
     assert score_traceability(answer, FILES).traceability == (1, 1)
+
+
+@pytest.mark.parametrize("sep", ["\x0c", "\x0b", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_line_numbers_count_newlines_only(sep: str) -> None:
+    """A form feed (GNU C sources hold them) or U+2028 inside a line is not a line break: the
+    numbers the prompt shows and the ones the metric checks are the file's own."""
+    from wikikit.eval.metrics.prompts import number_lines
+
+    files = {
+        **FILES,
+        "src/auth/jwt.py": FILES["src/auth/jwt.py"].replace("import ", f"import{sep}"),
+    }
+    assert number_lines(files["src/auth/jwt.py"]).split("\n")[6].startswith("7 |     def verify")
+    s = score_traceability(PERFECT, files)
+    assert s.as_dict()["resolved"] == s.as_dict()["precision"] == 1.0 and not s.problems

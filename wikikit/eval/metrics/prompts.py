@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+from wikikit.code.repo import split_lines
+
 STYLE_ENV = "WIKIKIT_PROMPT_STYLE"
 RUNTIME_ENV = "WIKIKIT_RUNTIME"
 STYLES = ("harmony", "plain")
@@ -104,7 +106,7 @@ def render_prompt(instructions: str, user: str, tools: Sequence[dict[str, Any]] 
 
 def number_lines(text: str) -> str:
     """Code with 1-based line numbers, the way the traceability prompts show files."""
-    lines = text.splitlines()
+    lines = split_lines(text)  # "\n" only: the numbers the references are checked against
     width = len(str(len(lines)))
     return "\n".join(f"{i:>{width}} | {line}" for i, line in enumerate(lines, 1))
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from wikikit.code.refs import RefMatch, parse_refs, symbol_in_lines
+from wikikit.code.repo import split_lines
 from wikikit.eval.metrics import Ratio, share
 
 _FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
@@ -157,7 +158,9 @@ def _normal(path: str) -> str:
 def score_traceability(answer: str, files: Mapping[str, str]) -> TraceScore:
     """Score one answer against the prompt's files ({path: text})."""
     prose = blank_code(answer or "")
-    known = {_normal(p): t.splitlines() for p, t in files.items()}
+    # Lines end at "\n" only, as the file's own numbering (str.splitlines would also cut at
+    # a form feed or U+2028 inside the code and shift every later line number).
+    known = {_normal(p): split_lines(t) for p, t in files.items()}
     refs = parse_refs(prose, include_unranged=True)
     spans = units(prose)
     problems: list[str] = []
