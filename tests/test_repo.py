@@ -194,3 +194,13 @@ def test_failed_clone_is_one_line_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot check out deadbeef"):
         open_repo({"url": origin.as_uri(), "commit": "deadbeef"}, tmp_path, tmp_path / "c")
     assert not any((tmp_path / "c" / "repos").iterdir())
+
+
+def test_split_lines_breaks_at_newlines_only():
+    from wikikit.code.repo import split_lines
+    from wikikit.mermaid.blocks import extract_mermaid_blocks
+
+    assert split_lines("a\x0cb\r\nc\u2028d\x85e\n") == ["a\x0cb", "c\u2028d\x85e"]
+    md = "# T\n\n```mermaid\nflowchart TD\n  A[x\u2028y] --> B\n```\nafter\n"
+    (block,) = extract_mermaid_blocks(md)
+    assert block.text.count("\n") <= 2 and "A[x\u2028y]" in block.text and block.end_line == 6

@@ -349,10 +349,12 @@ def normalize_rel(rel: str) -> str:
 
 
 def split_lines(text: str) -> list[str]:
-    """Lines of normalized text; a trailing newline does not add an empty last line."""
+    """Lines at "\n" (and "\r\n") only, as editors and GitHub number them; a trailing newline
+    does not add an empty last line. Unlike str.splitlines(), a form feed, U+2028 or U+0085
+    inside a line leaves it whole (they occur in code and in models' answers)."""
     if not text:
         return []
-    lines = text.split("\n")
+    lines = text.replace("\r\n", "\n").split("\n")
     if lines[-1] == "":
         lines.pop()
     return lines

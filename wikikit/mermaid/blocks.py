@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from wikikit.code.repo import split_lines
+
 _FENCE_OPEN = re.compile(
     r"^(?P<indent>[ \t]*)(?:>[ \t]?)?(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n]*)$"
 )
@@ -48,7 +50,7 @@ def _dedent(line: str, width: int) -> str:
 
 def extract_mermaid_blocks(markdown: str) -> list[Block]:
     """All ```mermaid / ~~~mermaid blocks in `markdown`, in order, with 1-based line numbers."""
-    lines = markdown.splitlines()
+    lines = split_lines(markdown)
     blocks: list[Block] = []
     i = 0
     while i < len(lines):

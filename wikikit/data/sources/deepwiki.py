@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wikikit import console
-from wikikit.code.repo import is_git_url
+from wikikit.code.repo import is_git_url, split_lines
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.wiki_sections import (
     categorize,
@@ -147,7 +147,7 @@ def read_repos_file(value: str, ctx: SourceContext, where: str) -> list[str]:
         raise InputError(f"{where}: {value} is over {MAX_REPOS_FILE_BYTES // 2**20} MiB")
     out, problems = [], []
     text = path.read_text(encoding="utf-8", errors="replace")
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(split_lines(text), start=1):
         name = line.split("#", 1)[0].strip()
         if not name:
             continue

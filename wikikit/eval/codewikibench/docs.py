@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wikikit.code.repo import split_lines
 from wikikit.errors import InputError
 from wikikit.eval.wiki.pages import INDEX_PAGE, headings, read_wiki
 from wikikit.tokens import count_tokens
@@ -48,7 +49,7 @@ class Docs:
 
 def page_content(markdown: str) -> tuple[str | None, dict[str, Any]]:
     """(H1 title, {heading: text | {subheading: ...}}) of one markdown page."""
-    lines = markdown.splitlines()
+    lines = split_lines(markdown)
     marks = headings(markdown)
     h1 = next((h for h in marks if h.level == 1), None)
     cuts = [h for h in marks if h is not h1]

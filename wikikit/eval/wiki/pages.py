@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wikikit.code.repo import split_lines
 from wikikit.errors import InputError
 
 INDEX_PAGE = "index.md"
@@ -61,7 +62,7 @@ def headings(markdown: str) -> list[Heading]:
     """ATX headings outside fenced code, in order."""
     out: list[Heading] = []
     fence: str | None = None
-    for n, line in enumerate(markdown.splitlines(), 1):
+    for n, line in enumerate(split_lines(markdown), 1):
         m = _FENCE.match(line)
         if m:
             fence = None if fence == m.group(1) else (fence or m.group(1))
@@ -88,7 +89,7 @@ def has_section(marks: list[Heading], name: str) -> bool:
 
 
 def first_line(markdown: str) -> str:
-    for line in markdown.splitlines():
+    for line in split_lines(markdown):
         if line.strip():
             return line.strip()
     return ""
