@@ -17,19 +17,21 @@ Axolotl trains with render what that runtime feeds the model:
   (wikikit/package/modelfile.py) renders openai-harmony's form, `# Instructions` (plural), with
   Ollama's `currentDate`.
 
-Both write today's date at inference; training uses a fixed date (`model.current_date`) so the
-data is reproducible. With tools the two renderings agree (HarmonyChatWrapper uses the plural
+Both write today's date at inference; training writes `model.current_date` (a day, or a day per
+example from a range or the recording day, chosen reproducibly: wikikit/recipe/dates.py). With tools the two renderings agree (HarmonyChatWrapper uses the plural
 header and "\\n\\n" before the tools, as harmony does), and SemanticWiki never passes functions
 to node-llama-cpp, so tool-using examples render in openai-harmony's form for both.
 """
 
 from __future__ import annotations
 
+from wikikit.recipe.dates import DEFAULT_CURRENT_DATE  # noqa: F401  (re-exported)
+
 RUNTIMES = ("node-llama-cpp", "ollama")
 # What `semanticwiki generate --full-local` uses unless told `--use-ollama` (../shared/semanticwiki.md).
 DEFAULT_RUNTIME = "node-llama-cpp"
-# The `Current date:` of every training example: the pinned client's release (1.2.1, 2026-02-04).
-DEFAULT_CURRENT_DATE = "2026-02-04"
+# The default `Current date:` of the training examples (a day, a range, the recording day: see
+# wikikit/recipe/dates.py): the pinned client's release (1.2.1, 2026-02-04).
 
 HARMONY_DEVELOPER = "<|start|>developer<|message|># Instructions\n\n{}<|end|>"
 LLAMA_CPP_DEVELOPER = "<|start|>developer<|message|># Instruction\n\n{}\n\n<|end|>"
