@@ -234,12 +234,17 @@ def test_a_date_range_dates_each_row_inside_it(stage_run, tmp_path):
     recipe = _recipe(base)
     recipe.data["model"]["current_date"] = {"from": "2026-03-01", "to": "2026-04-30"}
     ctx, _ = _run(recipe, tmp_path / "a")
-    rows = [r for s in ("train", "validation", "test") for r in read_jsonl(ctx.out_dir / f"{s}.jsonl")]
+    rows = [
+        r for s in ("train", "validation", "test") for r in read_jsonl(ctx.out_dir / f"{s}.jsonl")
+    ]
     days = [r["current_date"] for r in rows]
     assert len(set(days)) >= 10 and all("2026-03-01" <= d <= "2026-04-30" for d in days)
     for row in rows:
         want = harmony_text(
-            row["messages"], row.get("tools"), current_date=row["current_date"], runtime=DEFAULT_RUNTIME
+            row["messages"],
+            row.get("tools"),
+            current_date=row["current_date"],
+            runtime=DEFAULT_RUNTIME,
         )
         assert row["text"] == want, row["id"]
     ctx2, _ = _run(recipe, tmp_path / "b")
