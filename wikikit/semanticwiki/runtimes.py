@@ -25,6 +25,10 @@ to node-llama-cpp, so tool-using examples render in openai-harmony's form for bo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
 from wikikit.recipe.dates import DEFAULT_CURRENT_DATE  # noqa: F401  (re-exported)
 
 RUNTIMES = ("node-llama-cpp", "ollama")
@@ -67,3 +71,57 @@ def as_runtime_feeds(text: str, instructions: str, runtime: str, has_tools: bool
     return (
         text[:start] + developer_block(instructions, runtime, False) + text[start + len(harmony) :]
     )
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> Any:
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+def harmony_prompt(
+    instructions: str,
+    user: str,
+    tools: Sequence[dict[str, Any]] = (),
+    effort: str = "medium",
+    *,
+    runtime: str | None = None,
+    date: str | None = None,
+) -> str:
+    """A one-turn gpt-oss prompt (system, developer instructions and tools, the user turn) up to
+    `<|start|>assistant`, rendered by openai-harmony, with `Current date: date` when given, as
+    `runtime` feeds it (None: openai-harmony's own form)."""
+    from openai_harmony import (
+        Conversation,
+        DeveloperContent,
+        Message,
+        ReasoningEffort,
+        Role,
+        SystemContent,
+        ToolDescription,
+    )
+
+    system = SystemContent.new().with_reasoning_effort(ReasoningEffort(effort.capitalize()))
+    if date:
+        system = system.with_conversation_start_date(date)
+    developer = DeveloperContent.new().with_instructions(instructions)
+    if tools:
+        developer = developer.with_function_tools(
+            [
+                ToolDescription.new(
+                    f["name"], f.get("description", ""), parameters=f.get("parameters")
+                )
+                for f in (t.get("function", t) for t in tools)
+            ]
+        )
+    convo = Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, system),
+            Message.from_role_and_content(Role.DEVELOPER, developer),
+            Message.from_role_and_content(Role.USER, user),
+        ]
+    )
+    enc = _encoding()
+    text = enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
+    return as_runtime_feeds(text, instructions, runtime, bool(tools)) if runtime else text
