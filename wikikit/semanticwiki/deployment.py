@@ -88,7 +88,11 @@ class Served:
         return self.kind == "vllm"
 
     def fields(self) -> tuple[str, ...]:
-        """The sampling fields this server is sent (an unknown one may refuse extras)."""
+        """The sampling fields this server is sent (an unknown one may refuse extras). top_k
+        and min_p: vLLM's extra sampling parameters (docs.vllm.ai, "OpenAI-Compatible Server",
+        Extra Parameters for the Completions and Chat APIs, which also list
+        `skip_special_tokens`); llama-cpp-python 0.3.36's request types
+        (llama_cpp/server/types.py:124-147 completions, :229-245 chat)."""
         if self.kind in ("vllm", "llama.cpp"):
             return (*OPENAI_FIELDS, "top_k", "min_p")
         return OPENAI_FIELDS
