@@ -216,6 +216,7 @@ def test_jsonl_loads_with_datasets_and_text_is_harmony(stage_run):
     }
     for split in files:
         for row in read_jsonl(files[split]):
+            assert row["current_date"] == DEFAULT_CURRENT_DATE  # what Axolotl renders it with
             want = harmony_text(
                 row["messages"],
                 row.get("tools"),
@@ -224,6 +225,30 @@ def test_jsonl_loads_with_datasets_and_text_is_harmony(stage_run):
             )
             assert row["text"] == want, row["id"]
             assert "@corp-internal.io" not in row["text"]
+
+
+def test_a_date_range_dates_each_row_inside_it(stage_run, tmp_path):
+    """`model.current_date: {from, to}`: the rows' days vary, lie in the range, are what each
+    row's text says (harmony's rendering with that day) and come back the same on a rerun."""
+    base, _, _, _ = stage_run
+    recipe = _recipe(base)
+    recipe.data["model"]["current_date"] = {"from": "2026-03-01", "to": "2026-04-30"}
+    ctx, _ = _run(recipe, tmp_path / "a")
+    rows = [
+        r for s in ("train", "validation", "test") for r in read_jsonl(ctx.out_dir / f"{s}.jsonl")
+    ]
+    days = [r["current_date"] for r in rows]
+    assert len(set(days)) >= 10 and all("2026-03-01" <= d <= "2026-04-30" for d in days)
+    for row in rows:
+        want = harmony_text(
+            row["messages"],
+            row.get("tools"),
+            current_date=row["current_date"],
+            runtime=DEFAULT_RUNTIME,
+        )
+        assert row["text"] == want, row["id"]
+    ctx2, _ = _run(recipe, tmp_path / "b")
+    assert (ctx2.out_dir / "train.jsonl").read_bytes() == (ctx.out_dir / "train.jsonl").read_bytes()
 
 
 def test_grouped_split_keeps_repos_apart(stage_run):

@@ -134,3 +134,33 @@ def test_exchange_rows_in_the_eval_shape():
     y = exchange_from_endpoint(served)
     assert y["options"] == {"max_tokens": 2048} and y["error"] == "HTTPStatusError: 500"
     assert "tokens" not in y
+
+
+def test_each_way_of_writing_the_wikis_is_labelled_against_the_deployment(tmp_path):
+    """deployment_equal: the client's own GGUF and vLLM at the deployment's context are; a
+    URL of unknown kind, llama.cpp's server (its template renders) and vLLM at another context
+    are not, each with its reason; results.json's model and repo rows and results.md carry it."""
+    from wikikit.eval.results import wiki_table
+
+    (tmp_path / "run" / "package").mkdir(parents=True)
+    (tmp_path / "run" / "package" / "model.gguf").write_bytes(b"GGUF")
+
+    def tuned(eval_yaml: str):
+        return _models(_ctx(tmp_path, "  harness: semanticwiki\n" + eval_yaml))[0]
+
+    gguf = tuned("")
+    vllm = tuned("  semanticwiki: {serve: vllm}\n")
+    short = tuned("  semanticwiki: {serve: vllm}\n  vllm: {max_model_len: 16384}\n")
+    llama = tuned("  semanticwiki: {serve: llama.cpp}\n")
+    url = tuned("  semanticwiki: {url: 'http://127.0.0.1:8000/v1'}\n")
+    assert gguf.as_json()["deployment_equal"] is True
+    assert vllm.context == 32768 and vllm.as_json()["deployment_equal"] is True
+    assert "node-llama-cpp's prompt text" in vllm.as_json()["deployment_reason"]
+    for model, why in ((short, "16384-token context"), (llama, "the GGUF's chat template"),
+                       (url, "URL of unknown kind")):  # fmt: skip
+        label = model.as_json()
+        assert label["deployment_equal"] is False and why in label["deployment_reason"], label
+    rows = {"fine-tuned": [{"repo": "demo/ledger", "deployment_equal": False, "scores": {}}]}
+    table = wiki_table(rows)
+    header, _, row = table.splitlines()
+    assert header.split(" | ")[2] == "as deployed" and row.split(" | ")[2] == "no"

@@ -63,8 +63,12 @@ def test_serve_command_is_an_argument_list() -> None:
     assert argv[:5] == ["docker", "run", "vllm", "serve", "/models/m"]
     flags = dict(zip(argv[5::2], argv[6::2], strict=True))
     assert flags == {"--host": "127.0.0.1", "--port": "8123", "--served-model-name": "model",
-                     "--dtype": "bfloat16", "--max-model-len": "16384", "--tensor-parallel-size": "1",
+                     "--dtype": "bfloat16", "--max-model-len": "32768", "--tensor-parallel-size": "1",
                      "--gpu-memory-utilization": "0.9", "--seed": "1234"}  # fmt: skip
+    # the deployment's context (local-llama-provider.js:62) unless the recipe states another
+    assert "--max-model-len" in argv and argv[argv.index("--max-model-len") + 1] == "32768"
+    stated = serve_command("/models/m", 8123, {"max_model_len": 8192})
+    assert stated[stated.index("--max-model-len") + 1] == "8192"
 
 
 def test_a_missing_vllm_executable_is_a_clear_error(tmp_path) -> None:

@@ -94,3 +94,53 @@ def test_check_labels_refuses_what_it_cannot_check(tmp_path):
         labels.check_labels(chatml, tmp_path, tmp_path / "w", "unused")
     with pytest.raises(ValueError, match="not harmony"):
         labels.harmony_messages("<|im_start|>user\nhi<|im_end|>")
+
+
+def test_axolotl_renders_each_row_with_its_own_date():
+    """`model.current_date` as a range: the rows carry different days, and wikikit's Axolotl
+    strategy (in process, with the generated config's chat fields) tokenizes each row to the
+    data's text with that day, its labels passing the label check; the same row without its
+    `current_date` is rendered with the config's date and the check sees the difference."""
+    from axolotl.utils.dict import DictDefault
+
+    from wikikit.data.render import openai_messages, openai_tools
+    from wikikit.train import harmony_turns
+    from wikikit.train.axolotl_config import CHAT_FIELDS, END_TOKENS, chat_template_kwargs
+    from wikikit.train.tinymodel import TEMPLATE_PATH
+
+    span = {"from": "2026-01-01", "to": "2026-12-31"}
+
+    class Recipe:
+        data = {"model": {"current_date": span}}
+
+    kwargs = chat_template_kwargs(Recipe())
+    assert "current_date" not in kwargs  # no one day for all: each row's own
+    tok = make_tokenizer()
+    cfg = DictDefault(
+        {
+            "chat_template": "jinja",
+            "chat_template_jinja": TEMPLATE_PATH.read_text(encoding="utf-8"),
+            "chat_template_kwargs": {**kwargs, "current_date": "2026-02-04"},
+            "eot_tokens": END_TOKENS,
+            "sequence_len": 2048,
+            "train_on_inputs": False,
+        }
+    )
+    strategy = harmony_turns.load(tok, cfg, ds_cfg=DictDefault(dict(CHAT_FIELDS)))
+    render = HarmonyRenderer(current_date=span)
+    days = set()
+    for k in (1, 3, 5, 7, 11, 13):
+        ex = example(k)
+        row = {"id": ex.id, "category": ex.category, "messages": openai_messages(ex)}
+        row |= {"text": render(ex), "current_date": render.date_for(ex)}
+        if any(m.tool_calls for m in ex.messages):
+            row["tools"] = openai_tools(ex)
+        days.add(row["current_date"])
+        out = strategy.tokenize_prompt(dict(row))
+        prepared = {tuple(out["input_ids"]): {"labels": out["labels"]}}
+        assert labels.check_row(row, prepared, tok).ok, (k, row["current_date"])
+        undated = strategy.tokenize_prompt({k: v for k, v in row.items() if k != "current_date"})
+        other = {tuple(undated["input_ids"]): {"labels": undated["labels"]}}
+        check = labels.check_row(row, other, tok)
+        assert not check.ok and "differ from the data's text" in check.problem
+    assert len(days) >= 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from harmony_reference import harmony_text
 
 from wikikit.data.render import HarmonyRenderer, make_renderer, openai_messages, openai_tools
@@ -159,3 +160,42 @@ def test_chatml():
         '<tool_call>\n{"arguments": {"path": "README.md"}, "name": "read_file"}\n</tool_call>'
         in tool_text
     )
+
+
+def test_a_date_range_gives_each_example_its_own_day_the_same_every_render():
+    """`model.current_date: {from, to}`: many days over a dataset, each inside the range, the
+    same text on a second render (a fresh renderer), and each text is openai-harmony's rendering
+    with that example's day (the skeleton cache swaps the day, never anything else)."""
+    import re
+
+    span = {"from": "2026-01-01", "to": "2026-12-31"}
+    shapes = _examples()
+    dataset = [
+        Example(f"{ex.id}-{i}", ex.messages, ex.source, ex.category, meta=ex.meta)
+        for i in range(30)
+        for ex in shapes
+    ]
+    first = HarmonyRenderer("medium", current_date=span)
+    texts = [first(ex) for ex in dataset]
+    again = HarmonyRenderer("medium", current_date=span)
+    assert [again(ex) for ex in dataset] == texts
+    days = [re.search(r"\nCurrent date: (\d{4}-\d{2}-\d{2})\n", t).group(1) for t in texts]
+    assert days == [first.date_for(ex) for ex in dataset]
+    assert len(set(days)) >= 20 and all("2026-01-01" <= d <= "2026-12-31" for d in days)
+    for ex, text, day in list(zip(dataset, texts, days, strict=True))[::7]:
+        tools = openai_tools(ex) or None
+        want = harmony_text(openai_messages(ex), tools, current_date=day, runtime=first.runtime)
+        assert text == want, ex.id
+    fixed = HarmonyRenderer("medium", current_date="2027-03-04")
+    assert {fixed.date_for(ex) for ex in dataset} == {"2027-03-04"}
+
+
+def test_recording_dates_an_example_by_its_recorded_day_and_names_one_without():
+    from wikikit.errors import InputError
+
+    ex = _examples()[0]
+    recorded = Example(ex.id, ex.messages, ex.source, ex.category, meta={"recorded": "2026-11-30"})
+    render = HarmonyRenderer("medium", current_date="recording")
+    assert "\nCurrent date: 2026-11-30\n" in render(recorded)
+    with pytest.raises(InputError, match=f"model.current_date: recording: example {ex.id} has no"):
+        render(ex)

@@ -247,3 +247,60 @@ def test_a_pass_of_deferred_prompts_goes_out_as_one_message_batch(tmp_path):
         assert len(server.log) == len(paths)  # answered from the cache, no request
         assert batch.stats()["batch_requests"] == 3
         batch.close()
+
+
+def test_a_served_model_is_asked_as_the_deployment_asks():
+    """vLLM (Served kind vllm): /v1/completions with the prompt text node-llama-cpp feeds the
+    deployed model (today's date, `# Instruction`) and its sampling: the call's max_tokens and
+    temperature, top_k 40, top_p 0.95, min_p 0, special tokens kept. A URL of unknown kind: the
+    chat API with the fields every OpenAI-compatible server takes, labelled not as deployed."""
+    import datetime
+
+    from harmony_reference import harmony_text
+    from openai_stub import StubServer
+
+    from wikikit.semanticwiki.deployment import Served
+
+    page = request(page_prompt("Cart", []), system="You write docs.", num_predict=4096,
+                   temperature=0.3)  # fmt: skip
+    bare = json.loads(request("Generate an index page for a technical wiki").raw)
+    bare["options"] = {}  # a call that names no sampling
+    with StubServer(model_ids=("model",)) as server:
+        vllm = ModelAnswerer(server.url, "model", seed=5, served=Served("vllm", 32768))
+        answer = vllm.answer(page)
+        vllm.answer(ChatRequest.parse(json.dumps(bare)))
+        vllm.close()
+        url = ModelAnswerer(server.url, "model", served=Served("url"))
+        url.answer(page)
+        url.close()
+    (sent, sent_index, chat) = server.requests
+    assert sent["path"] == "/v1/completions"
+    body = sent["body"]
+    assert {k: body[k] for k in ("max_tokens", "temperature", "top_k", "top_p", "min_p")} == {
+        "max_tokens": 4096, "temperature": 0.3, "top_k": 40, "top_p": 0.95, "min_p": 0.0
+    }  # fmt: skip
+    assert body["skip_special_tokens"] is False and body["seed"] == 5 and "messages" not in body
+    today = datetime.date.today().isoformat()
+    # the independent rendering (tests/harmony_reference.py) of the system and last user turn,
+    # as node-llama-cpp feeds them, and the generation prompt
+    want = harmony_text(
+        [{"role": "system", "content": "You write docs."}, {"role": "user", "content": page.user}],
+        current_date=today,
+        runtime="node-llama-cpp",
+    )
+    assert body["prompt"] == want + "<|start|>assistant"
+    assert f"Current date: {today}\n" in body["prompt"]
+    assert "<|start|>developer<|message|># Instruction\n\nYou write docs.\n\n<|end|>" in want
+    assert answer.content.startswith("# Cart")  # the stub's page, from the completion's text
+    # a call without options: local-llama-provider.js's `|| 4096` and `?? 0.7`
+    assert (sent_index["body"]["max_tokens"], sent_index["body"]["temperature"]) == (4096, 0.7)
+    assert chat["path"] == "/v1/chat/completions"
+    assert set(chat["body"]) == {
+        "model",
+        "stream",
+        "messages",
+        "max_tokens",
+        "temperature",
+        "top_p",
+    }
+    assert Served("url").label()[0] is False and Served("vllm", 32768).label()[0] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import threading
 import time
@@ -134,6 +135,8 @@ def test_a_slow_answer_keeps_the_connection_alive(tmp_path):
     assert json.loads(raw)["message"]["content"] == "late but here"
     (exchange,) = read_jsonl(tmp_path / "exchanges.jsonl")
     assert exchange["seconds"] >= 0.8
+    # the day it was recorded (model.current_date: recording dates its training example by it)
+    assert exchange["date"] == datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def test_concurrent_requests_each_one_exchange(tmp_path):

@@ -368,6 +368,8 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
         for x, c in zip(xs, chats, strict=True):
             assert x["options"]["max_tokens"] == c["options"]["num_predict"]
             assert x["tokens"]["completion"] == len(x["answer"].split())  # the server's count
+        for body in (b["body"] for b in sent):  # a URL of unknown kind: the standard fields
+            assert body["top_p"] == 0.95 and "top_k" not in body and "min_p" not in body
         assert (folder / "wiki" / "index.md").is_file()
     results = json.loads((out / "results.json").read_text())
     tuned = results["intervals"]["semanticwiki"]["refs_right"]["value"]
@@ -385,6 +387,13 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
     md = (out / "results.md").read_text()
     assert "| semanticwiki | **raw_refs_right** | 1 |" in md and "difference" in md
     assert "| fine-tuned | demo/shop@" in md and "| raw answers | files |" in md
+    # neither URL is asked as the deployment asks, and both say so beside the scores
+    for label in ("fine-tuned", "base"):
+        model = results["harness"]["models"][label]
+        assert model["deployment_equal"] is False and "unknown kind" in model["deployment_reason"]
+        assert results["harness"]["repos"][label][0]["deployment_equal"] is False
+        assert f"semanticwiki: {label} model asked as deployed (deployment_equal): no" in md
+    assert "| as deployed |" in md
     assert (
         out / "codewikibench" / "base" / "demo_shop" / "combined_evaluation_results.json"
     ).is_file()

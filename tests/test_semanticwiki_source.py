@@ -50,7 +50,7 @@ def test_exchanges_become_examples_once_each():
     page = "# Cart\n\nHolds items 📄 [shop/cart.py:15](../shop/cart.py#L15) and 📄 [shop/api.py:12](../shop/api.py#L12).\n"
     recorded = [
         exchange("plan", PLAN_USER, '{"projectType": "x", "pages": []}'),
-        exchange("page", PAGE_USER, page),
+        {**exchange("page", PAGE_USER, page), "date": "2026-11-30"},
         exchange("page", PAGE_USER, page),  # the client's retry of the same prompt
         exchange("page", PAGE_USER.replace("Cart", "Other"), "", status="pending"),
         exchange("index", "Generate an index page for a technical wiki", "", declined="none"),
@@ -66,6 +66,7 @@ def test_exchanges_become_examples_once_each():
     assert ex.repo == "demo/shop@abc123" and ex.language == "python"
     assert [(r.path, r.start) for r in ex.refs] == [("shop/cart.py", 15), ("shop/api.py", 12)]
     assert ex.meta["protocol"] == protocol.PROTOCOL and ex.meta["title"] == "Cart"
+    assert ex.meta["recorded"] == "2026-11-30" and "recorded" not in examples[0].meta
     assert (
         ex.meta["refs_total"],
         ex.meta["refs_file_in_context"],

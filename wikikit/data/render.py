@@ -4,8 +4,9 @@ Every row also carries the OpenAI-style `messages` list (see `openai_messages`),
 Axolotl's `chat_template` dataset type reads (`field_thinking: thinking`).
 
 Harmony mapping (openai-harmony does the rendering):
-- system: SystemContent with the recipe's reasoning effort and a fixed `Current date:`
-  (`model.current_date`: every runtime writes one, and a fixed one keeps the data reproducible);
+- system: SystemContent with the recipe's reasoning effort and the example's `Current date:`
+  (`model.current_date`: every runtime writes one; a day, or a day per example from a range or
+  its recording day, chosen from its id so a rerun renders the same: wikikit/recipe/dates.py);
 - developer: the Example's system and developer turns as instructions, plus the function tools
   its assistant calls (described by `meta["tools"]`, else wikikit.semanticwiki.tools, else
   inferred from the arguments); for `model.runtime: node-llama-cpp` an example without tools
@@ -33,6 +34,7 @@ from typing import Any
 import wikikit  # noqa: F401  (offline o200k vocab before openai_harmony loads)
 from wikikit.errors import WikikitError
 from wikikit.example import Example, Message
+from wikikit.recipe.dates import date_function
 from wikikit.semanticwiki.runtimes import (
     DEFAULT_CURRENT_DATE,
     DEFAULT_RUNTIME,
@@ -280,32 +282,36 @@ class HarmonyRenderer:
         check_every: int = 257,
         *,
         runtime: str = DEFAULT_RUNTIME,
-        current_date: str | None = DEFAULT_CURRENT_DATE,
+        current_date: Any = DEFAULT_CURRENT_DATE,
     ):
         import openai_harmony as oh
 
         self.effort = reasoning_effort
         self.runtime = check_runtime(runtime)
-        self.current_date = current_date
+        self._date_of = date_function(current_date)  # a day, a range, `recording`, None: none
         self.enc = harmony_encoding()
         self.config = oh.RenderConversationConfig(auto_drop_analysis=False)
         self.check_every = check_every
         self._skeletons: dict[str, list[str]] = {}
         self._n = 0
 
-    def full(self, example: Example) -> str:
+    def date_for(self, example: Example) -> str | None:
+        """The `Current date:` of this example's system block (None: no such line)."""
+        return self._date_of(example.id, example.meta) if self._date_of else None
+
+    def full(self, example: Example, date: str | None = None) -> str:
         """Harmony's rendering of the whole example (the reference the skeletons are checked
         against): the conversation up to the last user message as harmony renders a prompt for
         the runtime to complete (earlier analysis dropped by harmony's own rule), then the turn
-        the model writes, rendered for training (its analysis kept, ending in <|return|>)."""
+        the model writes, rendered for training (its analysis kept, ending in <|return|>).
+        `date`: the system block's date, else the example's own (`date_for`)."""
         import openai_harmony as oh
 
         msgs = example.messages
         users = [i for i, m in enumerate(msgs) if m.role == "user"]
         cut = users[-1] + 1 if users else 0
-        prefix = _harmony_prefix(example, self.effort, self.current_date) + _harmony_turns(
-            msgs[:cut]
-        )
+        date = date or self.date_for(example)
+        prefix = _harmony_prefix(example, self.effort, date) + _harmony_turns(msgs[:cut])
         prompt = self.enc.render_conversation_for_completion(
             oh.Conversation.from_messages(prefix), oh.Role.ASSISTANT
         )
@@ -349,22 +355,29 @@ class HarmonyRenderer:
     def __call__(self, example: Example) -> str:
         self._n += 1
         contents, shape = self._contents(example)
+        date = self.date_for(example)
         if self._n % self.check_every == 0 or any("<|" in c or "\ue000" in c for c in contents):
-            return self.full(example)
+            return self.full(example, date)
         instructions = [m.content for m in example.messages if m.role in ("system", "developer")]
         key = json.dumps([instructions, tool_specs(example), shape], sort_keys=True)
-        parts = self._skeletons.get(key)
-        if parts is None:
+        known = self._skeletons.get(key)
+        if known is None:
             slotted = _slotted(example, [_SLOT.format(i) for i in range(len(contents))])
-            skeleton = self.full(slotted)
+            skeleton = self.full(slotted, date)
             parts = _slot_re().split(skeleton)[0::2]  # text between slots
             if len(parts) != len(contents) + 1:
-                return self.full(example)
-            self._skeletons[key] = parts
+                return self.full(example, date)
+            self._skeletons[key] = (parts, date)
             text = _fill(parts, contents)
-            if text != self.full(example):  # never let the shortcut drift from harmony
+            if text != self.full(example, date):  # never let the shortcut drift from harmony
                 raise WikikitError("harmony skeleton rendering disagrees with openai-harmony")
             return text
+        parts, rendered_with = known
+        if date != rendered_with:  # the date is the system block's only per-example text
+            was, now = f"\nCurrent date: {rendered_with}\n", f"\nCurrent date: {date}\n"
+            if was not in parts[0]:
+                return self.full(example, date)
+            parts = [parts[0].replace(was, now, 1), *parts[1:]]
         return _fill(parts, contents)
 
 
@@ -429,10 +442,10 @@ def make_renderer(
     reasoning_effort: str = "medium",
     *,
     runtime: str = DEFAULT_RUNTIME,
-    current_date: str | None = DEFAULT_CURRENT_DATE,
+    current_date: Any = DEFAULT_CURRENT_DATE,
 ):
     """A function Example -> training text for the given format (harmony: as `runtime` feeds
-    the model, with `current_date` in the system block)."""
+    the model, with the example's day of `current_date` in the system block, `date_for`)."""
     if fmt == "harmony":
         return HarmonyRenderer(reasoning_effort, runtime=runtime, current_date=current_date)
     if fmt == "chatml":

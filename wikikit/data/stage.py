@@ -310,6 +310,14 @@ def _against_benchmark(
     }
 
 
+def _date_field(render: Any, ex: Example) -> dict[str, str]:
+    """The row's `current_date`, the day its harmony text's system block says: Axolotl renders
+    the row with it (wikikit/train/harmony_turns.py), so its text is this one."""
+    date_for = getattr(render, "date_for", None)
+    day = date_for(ex) if date_for else None
+    return {"current_date": day} if day else {}
+
+
 def run_stage(ctx: StageContext) -> StageResult:
     from wikikit.data.decontaminate import decontaminate, eval_task_texts, example_text
     from wikikit.data.dedup import dedup
@@ -401,6 +409,7 @@ def run_stage(ctx: StageContext) -> StageResult:
                 "id": ex.id,
                 "messages": openai_messages(ex),
                 "text": render(ex),
+                **_date_field(render, ex),
                 "source": ex.source,
                 "category": ex.category,
                 "language": ex.language,

@@ -41,6 +41,7 @@ from wikikit.eval.codewikibench.judge import JudgeSettings
 from wikikit.eval.results import Items, codewikibench_items, wiki_items
 from wikikit.eval.wiki import WikiScore, score_wiki
 from wikikit.semanticwiki.client import ClientModel, WikiRun
+from wikikit.semanticwiki.deployment import CONTEXT_LENGTH, Served
 from wikikit.stage import StageContext
 
 HARNESS = "semanticwiki"
@@ -59,6 +60,12 @@ class WikiModel:
     name: str | None = None  # the served model's name (url)
     serve: str | None = None  # "vllm" | "llama.cpp"
     api_key: str | None = field(default=None, repr=False)  # from the environment only
+    context: int | None = None  # the context a served model gets (serve)
+
+    def served(self) -> Served:
+        """What the model is to the eval, and how close that comes to the deployment."""
+        kind = self.serve if self.how == "serve" else self.how
+        return Served(str(kind), self.context)
 
     def describe(self) -> str:
         if self.how == "gguf":
@@ -68,7 +75,8 @@ class WikiModel:
         return self.location + (f" ({self.name})" if self.name else "")
 
     def as_json(self) -> dict[str, Any]:
-        return {"how": self.how, "location": self.location, "name": self.name, "serve": self.serve}
+        return {"how": self.how, "location": self.location, "name": self.name, "serve": self.serve,
+                **self.served().as_json()}  # fmt: skip
 
 
 @dataclass
@@ -123,6 +131,7 @@ class HarnessRun:
                 "pages": len(w.score.pages),
                 "scores": s,
                 "problems": len(w.score.problems),
+                "deployment_equal": self.model.served().label()[0],
             }
             if name in judged:
                 j = judged[name]
@@ -151,7 +160,8 @@ def _model(
         key = ctx.recipe.secret((*where, "api_key")) if spec.get("api_key") else None
         return WikiModel(label, "url", str(spec["url"]), spec.get("model_name"), api_key=key)
     if serve == "vllm":
-        return WikiModel(label, "serve", str(default("vllm")), serve="vllm")
+        context = int((ctx.section.get("vllm") or {}).get("max_model_len") or CONTEXT_LENGTH)
+        return WikiModel(label, "serve", str(default("vllm")), serve="vllm", context=context)
     gguf = (
         str(ctx.recipe.resolve_path(spec["gguf"], (*where, "gguf")))
         if spec.get("gguf")
@@ -160,7 +170,8 @@ def _model(
     if not Path(gguf).is_file():
         raise InputError(f"{at}.gguf: no such GGUF file: {gguf}")
     if serve == "llama.cpp":
-        return WikiModel(label, "serve", gguf, serve="llama.cpp")
+        context = int((ctx.section.get("semanticwiki") or {}).get("context_size", CONTEXT_LENGTH))
+        return WikiModel(label, "serve", gguf, serve="llama.cpp", context=context)
     return WikiModel(label, "gguf", gguf)
 
 
@@ -256,16 +267,18 @@ def client_model(model: WikiModel, ctx: StageContext, log_dir: Path) -> Iterator
     if model.how == "gguf":
         yield ClientModel("gguf", path=Path(model.location))
     elif model.how == "url":
-        yield ClientModel("endpoint", url=model.location, name=model.name, api_key=model.api_key)
+        yield ClientModel("endpoint", url=model.location, name=model.name, api_key=model.api_key,
+                          served=model.served())  # fmt: skip
     elif model.serve == "vllm":
         log = log_dir / f"vllm_serve.{safe_name(model.label)}.log"
-        with vllm_server(model.location, ctx.section.get("vllm") or {}, log) as url:
-            yield ClientModel("endpoint", url=url, name=SERVED_NAME)
+        options = {**(ctx.section.get("vllm") or {}), "max_model_len": model.context}
+        with vllm_server(model.location, options, log) as url:
+            yield ClientModel("endpoint", url=url, name=SERVED_NAME, served=model.served())
     else:
-        n_ctx = int((ctx.section.get("semanticwiki") or {}).get("context_size", 32768))
+        n_ctx = int(model.context or CONTEXT_LENGTH)
         log = log_dir / f"llama_cpp_server.{safe_name(model.label)}.log"
         with llama_cpp_server(model.location, n_ctx, log) as url:
-            yield ClientModel("endpoint", url=url, name=SERVED_ALIAS)
+            yield ClientModel("endpoint", url=url, name=SERVED_ALIAS, served=model.served())
 
 
 # -- writing and scoring the wikis ----------------------------------------------------------

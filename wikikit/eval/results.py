@@ -241,10 +241,16 @@ def raw_files_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _deployed(equal: Any) -> str:
+    return "?" if equal is None else "yes" if equal else "no"
+
+
 def wiki_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:
-    """Markdown: per model and held-out repository, where the wiki is, what it cost, its scores."""
-    head = ["model", "repo", "pages", "calls", "s/page", "tokens/page", "retries", "refs right",
-            "mermaid", "links", "h1", "codewikibench", "wiki"]  # fmt: skip
+    """Markdown: per model and held-out repository, where the wiki is, whether the model was
+    asked as deployed (`deployment_equal`: the reason is in the notes), what it cost, its
+    scores."""
+    head = ["model", "repo", "as deployed", "pages", "calls", "s/page", "tokens/page", "retries",
+            "refs right", "mermaid", "links", "h1", "codewikibench", "wiki"]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, rows in repos.items():
         for r in rows:
@@ -256,6 +262,7 @@ def wiki_table(repos: Mapping[str, list[Mapping[str, Any]]]) -> str:
                     [
                         label,
                         str(r.get("repo")),
+                        _deployed(r.get("deployment_equal")),
                         str(r.get("pages")),
                         str(r.get("calls")),
                         _figure(s.get("seconds_per_page"), "{:.1f}"),

@@ -635,6 +635,12 @@ def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
         f"bootstrap over {len(repos)} repositor{'y' if len(repos) == 1 else 'ies'} "
         "(none with one)."
     ]
+    for r in runs:
+        equal, why = r.model.served().label()
+        notes.append(
+            f"semanticwiki: {r.model.label} model asked as deployed (deployment_equal): "
+            f"{'yes' if equal else 'no'}: {why}"
+        )
     if ctx.section.get("compare_base") and base is None:
         notes.append(
             "semanticwiki: no base-model wikis: name the base for the client in "

@@ -26,12 +26,14 @@ from typing import Any
 
 from wikikit.errors import InputError, WikikitError
 from wikikit.eval.local_server import free_port, serve
+from wikikit.semanticwiki.deployment import CONTEXT_LENGTH
 
 DEFAULTS = {
     "dtype": "auto",
     "tensor_parallel_size": 1,
     "gpu_memory_utilization": 0.9,
-    # a SemanticWiki page prompt is ~4k tokens and its answer 4,096: 16k leaves room for both
+    # lm-eval's vllm model: a SemanticWiki page prompt is ~4k tokens and its answer 4,096, 16k
+    # leaves room for both (`vllm serve` gets the deployment's context: serve_command)
     "max_model_len": 16384,
     "seed": 1234,
 }
@@ -93,8 +95,10 @@ def lm_eval_model_args(model: str, options: Mapping[str, Any] | None = None) -> 
 
 
 def serve_command(model: str, port: int, options: Mapping[str, Any] | None = None) -> list[str]:
-    """`vllm serve` for one model on 127.0.0.1, as an argument list."""
-    o = {**DEFAULTS, **dict(options or {})}
+    """`vllm serve` for one model on 127.0.0.1, as an argument list; its context is the
+    deployment's (32,768 tokens: wikikit.semanticwiki.deployment) unless
+    `eval.vllm.max_model_len` says otherwise."""
+    o = {**DEFAULTS, "max_model_len": CONTEXT_LENGTH, **dict(options or {})}
     exe = o.get("command") or "vllm"
     exe_argv = list(exe) if isinstance(exe, list) else [str(exe)]
     argv = [*exe_argv, "serve", model, "--host", "127.0.0.1", "--port", str(port),

@@ -22,6 +22,7 @@ import yaml
 
 from wikikit.errors import InputError
 from wikikit.paths import RECIPES_DIR, REPO_ROOT, SCHEMA_DIR
+from wikikit.recipe import dates
 from wikikit.recipe.safe_yaml import (
     LIMITS,
     Breach,
@@ -507,6 +508,13 @@ def _semantic_problems(data: dict, locs: dict[Path_, Loc], problems: _Problems) 
                     ("data", "split"),
                     f"split fractions sum to {sum(parts):g}, not 1",
                 )
+    model = data.get("model")
+    if isinstance(model, dict) and "current_date" in model:
+        why = dates.problem(model["current_date"])
+        if why:  # "model.current_date[.from|.to]: why"
+            key, message = why.split(": ", 1)
+            path = tuple(key.split("."))
+            problems.add(_loc_for(locs, path), path, message)
     _interpolation_problems(data, (), locs, problems)
 
 

@@ -10,8 +10,11 @@
 - `ReplayAnswerer`: a reference wiki answers (wikikit.semanticwiki.convert): the plan call gets
   the wiki's page list, each page call that page in local-mode conventions; calls the wiki has
   no answer for (the index, pages the client adds itself) are declined with an empty answer.
-- `ModelAnswerer`: a served model (any OpenAI-compatible `/v1/chat/completions`, such as
-  `python -m llama_cpp.server` on loopback) answers with the client's own sampling options.
+- `ModelAnswerer`: a served model (any OpenAI-compatible server, such as
+  `python -m llama_cpp.server` on loopback) answers with the deployment's sampling
+  (wikikit.semanticwiki.deployment: the client's per-call options, node-llama-cpp's defaults
+  for the rest) as far as the server takes it, and for vLLM the prompt text node-llama-cpp
+  renders, sent to `/v1/completions`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 
 from wikikit.deepwiki.wiki import Wiki
 from wikikit.semanticwiki import convert
+from wikikit.semanticwiki.deployment import Served, deployed_prompt, sampling
 from wikikit.semanticwiki.endpoint import Answer, ChatRequest
 from wikikit.semanticwiki.protocol import CALLS, parse_page_prompt, parse_plan_prompt
 from wikikit.teachers import OfflineMiss, Teacher, TeacherError, TeacherRequest, TeacherResponse
@@ -206,7 +210,10 @@ def openai_base(url: str) -> str:
 class ModelAnswerer:
     """`model` None: the first model the server lists (`GET /v1/models`), as llama.cpp's server
     and a one-model vLLM serve it. `seed` goes with every request (the OpenAI API's `seed`,
-    which vLLM and llama.cpp's server honour), so a run's draws repeat."""
+    which vLLM and llama.cpp's server honour), so a run's draws repeat. `served` says what the
+    server is (wikikit.semanticwiki.deployment.Served): which sampling fields it is sent, and
+    whether wikikit renders the prompt (vLLM: `/v1/completions` with node-llama-cpp's text and
+    `skip_special_tokens: false`, vLLM's own field, so the answer keeps harmony's channels)."""
 
     name = "model"
 
@@ -218,6 +225,7 @@ class ModelAnswerer:
         api_key: str | None = None,
         timeout_s: float = 600.0,
         seed: int | None = None,
+        served: Served | None = None,
     ):
         import httpx
 
@@ -225,6 +233,7 @@ class ModelAnswerer:
         self.url = self.base + "/chat/completions"
         self.model = model
         self.seed = seed
+        self.served = served or Served("url")
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=timeout_s, headers=headers)
         self._lock = threading.Lock()
@@ -241,24 +250,30 @@ class ModelAnswerer:
             return self.model
 
     def answer(self, request: ChatRequest) -> Answer | None:
-        messages = [
-            {"role": m.get("role"), "content": m.get("content") or ""}
-            for m in request.messages
-            if m.get("role") in ("system", "user", "assistant")
-        ]
-        body: dict[str, Any] = {"model": self.served_model(), "messages": messages, "stream": False}
-        if request.options.get("num_predict") is not None:
-            body["max_tokens"] = int(request.options["num_predict"])
-        if request.options.get("temperature") is not None:
-            body["temperature"] = float(request.options["temperature"])
+        wanted = sampling(request.options)
+        body: dict[str, Any] = {"model": self.served_model(), "stream": False}
+        body.update({k: wanted[k] for k in self.served.fields()})
         if self.seed is not None:
             body["seed"] = int(self.seed)
-        response = self._client.post(self.url, json=body)
+        if self.served.harmony_prompt:
+            # node-llama-cpp's session: the system prompt and the last user message only
+            body["prompt"] = deployed_prompt(request.system, request.user)
+            body["skip_special_tokens"] = False
+            url = self.base + "/completions"
+        else:
+            body["messages"] = [
+                {"role": m.get("role"), "content": m.get("content") or ""}
+                for m in request.messages
+                if m.get("role") in ("system", "user", "assistant")
+            ]
+            url = self.url
+        response = self._client.post(url, json=body)
         response.raise_for_status()
         data = response.json()
         choice = (data.get("choices") or [{}])[0]
         message = choice.get("message") or {}
-        content, analysis = split_harmony(message.get("content") or "")
+        raw = choice.get("text") if "prompt" in body else message.get("content")
+        content, analysis = split_harmony(raw or "")
         thinking = message.get("reasoning_content") or message.get("reasoning") or analysis
         usage = data.get("usage") or {}
         return Answer(

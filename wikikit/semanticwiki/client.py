@@ -29,7 +29,8 @@ Either way `exchanges.jsonl` holds one row per model call in the shape of
 wikikit.eval.wiki.exchanges (kind, system, user, answer, thinking, options, seconds, tokens),
 the wiki is `wiki/` and the client's output `client.log`, all under the run's folder. The
 client's own sampling settings apply (plan 8,192 tokens at 0.3, pages 4,096 at 0.3, index 2,048
-at 0.7): wikikit sets none. `seed` only makes the draw repeatable: in bundled mode the recorder
+at 0.7); a served model also gets what node-llama-cpp adds to them at deployment (top_k 40,
+top_p 0.95, min_p 0) where its server takes them (wikikit.semanticwiki.deployment). `seed` only makes the draw repeatable: in bundled mode the recorder
 passes it to every call (node-llama-cpp's `seed` prompt option), served models get it as the
 OpenAI API's `seed`; without it each run samples afresh, as the client does.
 
@@ -50,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wikikit import children
+from wikikit.semanticwiki.deployment import Served
 from wikikit.semanticwiki.install import CLIENT_DIR, MODELS_DIR, ClientInstall
 from wikikit.semanticwiki.retrieval import announce as announce_retrieval
 from wikikit.semanticwiki.retrieval import detect as detect_retrieval
@@ -194,6 +196,8 @@ class ClientModel:
     url: str | None = None  # kind endpoint
     name: str | None = None  # the served model's name (default: the first the server lists)
     api_key: str | None = field(default=None, repr=False)  # from the environment; never written
+    # kind endpoint: what the server is, so it is asked as the deployment asks (deployment.py)
+    served: Served | None = None
 
     @classmethod
     def parse(cls, spec: str, where: str) -> ClientModel:
@@ -353,8 +357,9 @@ def run_client(
         if not model.url:
             raise InputError("semanticwiki: an endpoint model needs a URL")
         answerer = ModelAnswerer(
-            model.url, model.name, api_key=model.api_key, timeout_s=limit, seed=seed
-        )
+            model.url, model.name, api_key=model.api_key, timeout_s=limit, seed=seed,
+            served=model.served,
+        )  # fmt: skip
         try:
             with OllamaEndpoint(answerer, DEFAULT_MODEL_NAME, out_dir / "record") as endpoint:
                 run = run_generate(

@@ -313,6 +313,9 @@ class OllamaEndpoint:
             "answerer": getattr(self.answerer, "name", type(self.answerer).__name__),
             "meta": answer.meta if answer else {},
             "seconds": round(seconds, 4),
+            # The day it was recorded (UTC): `model.current_date: recording` dates the training
+            # example made of it with this day (wikikit/recipe/dates.py).
+            "date": datetime.now(UTC).date().isoformat(),
         }
         if answer is not None and (answer.prompt_tokens or answer.output_tokens):
             row["tokens"] = {"prompt": answer.prompt_tokens, "completion": answer.output_tokens}

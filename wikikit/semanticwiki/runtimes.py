@@ -17,19 +17,25 @@ Axolotl trains with render what that runtime feeds the model:
   (wikikit/package/modelfile.py) renders openai-harmony's form, `# Instructions` (plural), with
   Ollama's `currentDate`.
 
-Both write today's date at inference; training uses a fixed date (`model.current_date`) so the
-data is reproducible. With tools the two renderings agree (HarmonyChatWrapper uses the plural
+Both write today's date at inference; training writes `model.current_date` (a day, or a day per
+example from a range or the recording day, chosen reproducibly: wikikit/recipe/dates.py). With tools the two renderings agree (HarmonyChatWrapper uses the plural
 header and "\\n\\n" before the tools, as harmony does), and SemanticWiki never passes functions
 to node-llama-cpp, so tool-using examples render in openai-harmony's form for both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+from wikikit.recipe.dates import DEFAULT_CURRENT_DATE  # noqa: F401  (re-exported)
+
 RUNTIMES = ("node-llama-cpp", "ollama")
 # What `semanticwiki generate --full-local` uses unless told `--use-ollama` (../shared/semanticwiki.md).
 DEFAULT_RUNTIME = "node-llama-cpp"
-# The `Current date:` of every training example: the pinned client's release (1.2.1, 2026-02-04).
-DEFAULT_CURRENT_DATE = "2026-02-04"
+# The default `Current date:` of the training examples (a day, a range, the recording day: see
+# wikikit/recipe/dates.py): the pinned client's release (1.2.1, 2026-02-04).
 
 HARMONY_DEVELOPER = "<|start|>developer<|message|># Instructions\n\n{}<|end|>"
 LLAMA_CPP_DEVELOPER = "<|start|>developer<|message|># Instruction\n\n{}\n\n<|end|>"
@@ -65,3 +71,57 @@ def as_runtime_feeds(text: str, instructions: str, runtime: str, has_tools: bool
     return (
         text[:start] + developer_block(instructions, runtime, False) + text[start + len(harmony) :]
     )
+
+
+@lru_cache(maxsize=1)
+def _encoding() -> Any:
+    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+    return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+
+
+def harmony_prompt(
+    instructions: str,
+    user: str,
+    tools: Sequence[dict[str, Any]] = (),
+    effort: str = "medium",
+    *,
+    runtime: str | None = None,
+    date: str | None = None,
+) -> str:
+    """A one-turn gpt-oss prompt (system, developer instructions and tools, the user turn) up to
+    `<|start|>assistant`, rendered by openai-harmony, with `Current date: date` when given, as
+    `runtime` feeds it (None: openai-harmony's own form)."""
+    from openai_harmony import (
+        Conversation,
+        DeveloperContent,
+        Message,
+        ReasoningEffort,
+        Role,
+        SystemContent,
+        ToolDescription,
+    )
+
+    system = SystemContent.new().with_reasoning_effort(ReasoningEffort(effort.capitalize()))
+    if date:
+        system = system.with_conversation_start_date(date)
+    developer = DeveloperContent.new().with_instructions(instructions)
+    if tools:
+        developer = developer.with_function_tools(
+            [
+                ToolDescription.new(
+                    f["name"], f.get("description", ""), parameters=f.get("parameters")
+                )
+                for f in (t.get("function", t) for t in tools)
+            ]
+        )
+    convo = Conversation.from_messages(
+        [
+            Message.from_role_and_content(Role.SYSTEM, system),
+            Message.from_role_and_content(Role.DEVELOPER, developer),
+            Message.from_role_and_content(Role.USER, user),
+        ]
+    )
+    enc = _encoding()
+    text = enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
+    return as_runtime_feeds(text, instructions, runtime, bool(tools)) if runtime else text

@@ -31,6 +31,7 @@ import yaml
 
 from wikikit import console
 from wikikit.errors import InputError
+from wikikit.recipe.dates import fixed_date
 from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
 from wikikit.train.tinymodel import TEMPLATE_PATH
 
@@ -226,13 +227,18 @@ def check_launch(recipe: Any) -> None:
 
 
 def chat_template_kwargs(recipe: Any) -> dict[str, Any]:
-    """What every rendering of the template gets: effort, the runtime it renders for, the date."""
+    """What every rendering of the template gets: effort, the runtime it renders for, and the
+    date when every example has the same one (a range's or the recording's day is each row's
+    own `current_date`, which the strategy renders it with: wikikit/train/harmony_turns.py)."""
     model = recipe_data(recipe).get("model") or {}
-    return {
+    spec = model.get("current_date", DEFAULT_CURRENT_DATE)
+    kwargs = {
         "reasoning_effort": model.get("reasoning_effort", "medium"),
         "runtime": model.get("runtime", DEFAULT_RUNTIME),
-        "current_date": model.get("current_date", DEFAULT_CURRENT_DATE),
     }
+    if (day := fixed_date(spec)) is not None:
+        kwargs["current_date"] = day
+    return kwargs
 
 
 def axolotl_config(

@@ -19,6 +19,12 @@ them (earlier analysis dropped, `<|end|>` instead of `<|return|>`), the model di
 that form, so they are not trained. Everything else (tokenization, tools, thinking, packing,
 dataset handling) is Axolotl's.
 
+A row's `current_date` (the data stage writes the day its text's system block says, which may
+differ from row to row: wikikit/recipe/dates.py) is the template's `current_date` while that row
+is tokenized, over the config's `chat_template_kwargs`: Axolotl renders a row only through the
+prompter's kwargs (chat_template.py:121-125, :183-187) and tokenizes one row at a time
+(`_tokenize_single_prompt`, :445-470).
+
 The template must accept `real_last_index` (Axolotl's name for it, :130-131), so a prefix of the
 conversation renders exactly as the start of the whole. This module imports only Axolotl: a train
 stage pointed at another environment's `axolotl` loads it from wikikit's source folder.
@@ -34,6 +40,7 @@ from axolotl.utils.logging import get_logger
 
 LOG = get_logger(__name__)
 GENERATION_PROMPT = "<|start|>assistant"
+DATE_FIELD = "current_date"  # the row's day (wikikit/data/stage.py writes it)
 
 
 class HarmonyTurnStrategy(ChatTemplateStrategy):
@@ -46,6 +53,17 @@ class HarmonyTurnStrategy(ChatTemplateStrategy):
             if turn.get("role") == "assistant" and "training" not in turn:
                 turn["training"] = False
         return turns
+
+    def _tokenize_single_prompt(self, prompt: dict) -> dict[str, list[int]]:
+        day = prompt.get(DATE_FIELD)
+        if not day:
+            return super()._tokenize_single_prompt(prompt)
+        kwargs = self.prompter.chat_template_kwargs
+        self.prompter.chat_template_kwargs = {**kwargs, "current_date": day}
+        try:
+            return super()._tokenize_single_prompt(prompt)
+        finally:
+            self.prompter.chat_template_kwargs = kwargs
 
     def find_turn(
         self,

@@ -5,7 +5,9 @@ A sample of the data stage's rows (a few per category) goes through Axolotl's ow
 row is then compared with what the row's harmony `text` (the data stage's rendering, which
 follows openai-harmony and the recipe's runtime) says:
 
-- its token ids must be the `text`'s: the template Axolotl renders with agrees with the data;
+- its token ids must be the `text`'s: the template Axolotl renders with agrees with the data
+  (the rows go to Axolotl whole, so each is rendered with its own `current_date`, the day its
+  text's system block says: wikikit/recipe/dates.py, wikikit/train/harmony_turns.py);
 - its trained tokens must be exactly the assistant's: read from the harmony messages of the text,
   every assistant message after the last user message is trained from the token after the
   runtime's generation prompt `<|start|>assistant` (so `<|channel|>...` and ` to=functions.X`

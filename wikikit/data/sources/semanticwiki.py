@@ -609,6 +609,7 @@ def examples_from_exchanges(
                 **facts,
                 **{k: v for k, v in (e.get("meta") or {}).items() if k in ("page", "filename")},
                 "retrieval": searched,
+                **({"recorded": e["date"]} if e.get("date") else {}),
             },
         )
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 from wikikit.code.repo import split_lines
@@ -43,58 +42,20 @@ def system_instruction(effort: str = REASONING_EFFORT) -> str:
     return f"Reasoning: {effort}"
 
 
-@lru_cache(maxsize=1)
-def _encoding() -> Any:
-    from openai_harmony import HarmonyEncodingName, load_harmony_encoding
-
-    return load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
-
-
 def render_harmony(
     instructions: str,
     user: str,
     tools: Sequence[dict[str, Any]] = (),
     effort: str = REASONING_EFFORT,
 ) -> str:
-    """The gpt-oss prompt text up to `<|start|>assistant`, rendered by openai-harmony itself."""
-    from openai_harmony import (
-        Conversation,
-        DeveloperContent,
-        Message,
-        ReasoningEffort,
-        Role,
-        SystemContent,
-        ToolDescription,
-    )
+    """The gpt-oss prompt text up to `<|start|>assistant`, rendered by openai-harmony itself
+    (wikikit.semanticwiki.runtimes.harmony_prompt) for WIKIKIT_RUNTIME's runtime, with today's
+    date as a deployed runtime writes it (the Modelfile's currentDate too)."""
+    from wikikit.semanticwiki.runtimes import harmony_prompt
 
     runtime = os.environ.get(RUNTIME_ENV) or None
-    system = SystemContent.new().with_reasoning_effort(ReasoningEffort(effort.capitalize()))
-    if runtime:  # a deployed runtime writes today's date (the Modelfile's currentDate too)
-        system = system.with_conversation_start_date(datetime.date.today().isoformat())
-    developer = DeveloperContent.new().with_instructions(instructions)
-    if tools:
-        developer = developer.with_function_tools(
-            [
-                ToolDescription.new(
-                    f["name"], f.get("description", ""), parameters=f.get("parameters")
-                )
-                for f in (t.get("function", t) for t in tools)
-            ]
-        )
-    convo = Conversation.from_messages(
-        [
-            Message.from_role_and_content(Role.SYSTEM, system),
-            Message.from_role_and_content(Role.DEVELOPER, developer),
-            Message.from_role_and_content(Role.USER, user),
-        ]
-    )
-    enc = _encoding()
-    text = enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
-    if runtime:
-        from wikikit.semanticwiki.runtimes import as_runtime_feeds
-
-        text = as_runtime_feeds(text, instructions, runtime, bool(tools))
-    return text
+    date = datetime.date.today().isoformat() if runtime else None
+    return harmony_prompt(instructions, user, tools, effort, runtime=runtime, date=date)
 
 
 def render_prompt(instructions: str, user: str, tools: Sequence[dict[str, Any]] = ()) -> str:
