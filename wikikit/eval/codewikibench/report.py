@@ -174,4 +174,3 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         + "."
     )
     return "\n".join(lines) + "\n"
-
