@@ -213,6 +213,14 @@ def test_the_whole_benchmark_per_repo_language_and_overall_beside_the_published(
                                        [tuned[n] for n in sorted(names)])  # fmt: skip
         d = groups[group]["difference"]
         assert (d["value"], d["low"], d["high"]) == pytest.approx((value, low, high))
+        # fine-tuned minus each published system, paired over the repos that system has
+        for column, scores in published.items():
+            both = [n for n in sorted(names) if n in scores]
+            value, low, high = boot_paired([scores[n] for n in both], [tuned[n] for n in both])
+            v = groups[group]["versus"][column]
+            assert v["n"] == len(both) and v["value"] == pytest.approx(value)
+            if len(both) > 1:
+                assert (v["low"], v["high"]) == pytest.approx((low, high))
     assert groups["overall"]["DeepWiki"]["n"] == 3  # only the repos whose files exist
     assert groups["C++"]["DeepWiki"]["low"] is None  # json alone: no interval from one
     # the gate read the overall interval: it failed on its lower end, its value passes
@@ -225,6 +233,7 @@ def test_the_whole_benchmark_per_repo_language_and_overall_beside_the_published(
     for path in [*bench["files"]["CodeWiki"].values(), *bench["files"]["DeepWiki"].values()]:
         assert f"`{path.resolve()}`" in md or f"`{path}`" in md
     assert "| C++ | 2 |" in md and "| electron | C++ |" in md
+    assert "| group | fine-tuned minus CodeWiki | fine-tuned minus DeepWiki |" in md
 
 
 def test_a_gate_below_the_lower_end_passes(bench):

@@ -74,6 +74,24 @@ def language_groups(repos: Sequence[str]) -> dict[str, list[str]]:
     return {"overall": list(repos), **{g: by[g] for g in order if g in by}}
 
 
+def _paired(scores: Mapping[str, Mapping[str, float]], members: Sequence[str], iterations: int,
+            seed: int) -> Any:  # fmt: skip
+    """pair(a, b): b minus a, paired over the members both have, as a dict (None if none)."""
+
+    def pair(a: str, b: str) -> dict[str, Any] | None:
+        both = [r for r in members if r in scores[a] and r in scores[b]]
+        if not both:
+            return None
+        return paired_difference(
+            [(scores[a][r], 1.0) for r in both],
+            [(scores[b][r], 1.0) for r in both],
+            iterations,
+            seed,
+        ).as_dict()
+
+    return pair
+
+
 def benchmark_report(
     judged: Mapping[str, Mapping[str, Any]],
     published: Mapping[str, Mapping[str, Any]] | None = None,
@@ -113,16 +131,13 @@ def benchmark_report(
         for c in columns:
             values = [scores[c][r] for r in members if r in scores[c]]
             row[c] = _mean(values, iterations, seed) if values else None
+        pair = _paired(scores, members, iterations, seed)
         if "base" in scores and tuned != "base":
-            both = [r for r in members if r in scores["base"] and r in scores[tuned]]
-            if both:
-                d = paired_difference(
-                    [(scores["base"][r], 1.0) for r in both],
-                    [(scores[tuned][r], 1.0) for r in both],
-                    iterations,
-                    seed,
-                )
-                row["difference"] = d.as_dict()
+            d = pair("base", tuned)
+            if d is not None:
+                row["difference"] = d
+        versus = {c: pair(c, tuned) for c in (published or {})}
+        row["versus"] = {c: d for c, d in versus.items() if d is not None}
         report["groups"][group] = row
     return report
 
@@ -147,6 +162,15 @@ def report_markdown(report: Mapping[str, Any]) -> str:
         if diff:
             cells.append(_cell(g.get("difference"), signed=True))
         lines.append("| " + " | ".join(cells) + " |")
+    against = [
+        c for c in SYSTEMS if any(c in g.get("versus", {}) for g in report["groups"].values())
+    ]
+    if against:
+        head = ["group", *(f"fine-tuned minus {c}" for c in against)]
+        lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for group, g in report["groups"].items():
+            cells = [group, *(_cell(g["versus"].get(c), signed=True) for c in against)]
+            lines.append("| " + " | ".join(cells) + " |")
     head = ["repo", "language", *columns]
     lines += ["", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report["repos"]:
@@ -156,8 +180,8 @@ def report_markdown(report: Mapping[str, Any]) -> str:
     lines.append("")
     lines.append(
         "Each group's value is the mean over its repositories with a 95% percentile-bootstrap "
-        "interval over repositories; the difference is a paired bootstrap over the repositories "
-        "both models were judged on."
+        "interval over repositories; each difference is a paired bootstrap over the repositories "
+        "both columns have (n)."
     )
     files = report.get("published_files") or {}
     for column in SYSTEMS:
@@ -168,8 +192,7 @@ def report_markdown(report: Mapping[str, Any]) -> str:
                 + ", ".join(f"`{p}`" for _, p in sorted(files[column].items()))
             )
     lines.append(
-        "The paper's headline figures, over its own judging of all 22 repositories and not "
-        "recomputed here: "
+        "The paper's headline figures, quoted as such (its own judging; not recomputed here): "
         + ", ".join(f"{k} {100 * v:.2f}%" for k, v in report["paper"].items())
         + "."
     )
