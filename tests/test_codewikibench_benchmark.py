@@ -268,3 +268,37 @@ def test_the_dry_run_counts_the_flagships_22_repositories():
     (line,) = [x for x in lines if x.startswith("eval: CodeWikiBench: ")]
     assert "22 repositories judged, fine-tuned and base" in line
     assert "JS/TS 6, Python 3, C 4, C++ 3, C# 3, Java 3" in line
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared/fixtures/codewikibench"
+
+
+@pytest.mark.skipif(not FIXTURES.is_dir(), reason="shared CodeWikiBench fixtures absent")
+def test_published_scores_from_the_benchmarks_own_files():
+    from wikikit.eval.codewikibench.report import published_scores
+
+    # found under the row's bare repo_name whatever the name's form; a repo without files is absent
+    found = published_scores(FIXTURES, ["All-Hands-AI/OpenHands", "trinodb/trino"])
+    for column, folder in SYSTEM_FOLDER.items():
+        path = FIXTURES / "OpenHands" / folder / "evaluation_results"
+        meta = json.loads((path / "combined_evaluation_results.json").read_text())
+        got = found[column]["All-Hands-AI/OpenHands"]
+        assert got["score"] == pytest.approx(meta["combination_metadata"]["overall_score"])
+        assert Path(got["file"]) == path / "combined_evaluation_results.json"
+        assert "trinodb/trino" not in found[column]
+    assert found["CodeWiki"]["All-Hands-AI/OpenHands"]["score"] == pytest.approx(0.8245, abs=1e-4)
+
+
+def test_benchmark_settings_errors(bench, tmp_path):
+    from wikikit.eval.codewikibench.report import published_scores
+
+    rows = bench["run"] / "data" / "codewikibench" / "rows.json"
+    rows.write_text(json.dumps({"acme/unknown": {"commit_id": "abc"}}))
+    ctx = stage(bench, "http://127.0.0.1:9/v1", 0.5)
+    with pytest.raises(InputError, match=r"row 'acme/unknown' is not one of the benchmark's"):
+        evaluate.run_stage(ctx)
+    rows.write_text("{not json")
+    with pytest.raises(InputError, match=r"rows.json: not JSON"):
+        evaluate.run_stage(ctx)
+    with pytest.raises(InputError, match=r"eval.heldout.published: no such folder"):
+        published_scores(tmp_path / "nowhere", ["json"])
