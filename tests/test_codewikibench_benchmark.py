@@ -234,6 +234,19 @@ def test_the_whole_benchmark_per_repo_language_and_overall_beside_the_published(
         assert f"`{path.resolve()}`" in md or f"`{path}`" in md
     assert "| C++ | 2 |" in md and "| electron | C++ |" in md
     assert "| group | fine-tuned minus CodeWiki | fine-tuned minus DeepWiki |" in md
+    # the run report shows the same figures from results.json
+    from wikikit.report.eval_section import _benchmark
+
+    html = str(_benchmark(report))
+    heads = re.findall(r"<th(?: [^>]*)?>(.*?)</th>", html)
+    assert heads[:7] == ["group", "repos", "fine-tuned", "base", "CodeWiki", "DeepWiki",
+                         "fine-tuned minus base"]  # fmt: skip
+    cells = re.findall(r"<td(?: [^>]*)?>(.*?)</td>", html)
+    o = groups["overall"]["fine-tuned"]
+    assert (
+        cells[0] == "overall" and cells[2] == f"{o['value']:.4f} [{o['low']:.4f}, {o['high']:.4f}]"
+    )
+    assert "CodeWiki 68.79%, DeepWiki 64.06%" in html
 
 
 def test_a_gate_below_the_lower_end_passes(bench):
