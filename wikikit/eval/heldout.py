@@ -58,6 +58,7 @@ def benchmark_specs(ctx: StageContext, specs: dict[str, Any]) -> dict[str, tuple
     """{name: (checkout spec, the recipe key that gave it)}: eval.heldout.repos, with every
     benchmark row added under its repo_name (an entry naming a row gives its checkout)."""
     from wikikit.code.benchmark_repos import BENCHMARK, benchmark_repo
+    from wikikit.eval.codewikibench.report import not_judged
 
     out = {k: (v, f"repos.{k}") for k, v in specs.items()}
     name = (ctx.section.get("heldout") or {}).get("benchmark")
@@ -65,7 +66,14 @@ def benchmark_specs(ctx: StageContext, specs: dict[str, Any]) -> dict[str, tuple
         return out
     if str(name).lower() != BENCHMARK:
         raise InputError(f"eval.heldout.benchmark: {BENCHMARK} is the one known, got {name!r}")
-    for repo_name, row in sorted(benchmark_rows(ctx).items()):
+    rows = benchmark_rows(ctx)
+    missing = not_judged(list(rows))
+    if missing:
+        console.warn(
+            f"eval.heldout.benchmark: the data stage read {len(rows)} row(s); not among them "
+            f"(not judged): {', '.join(missing)}"
+        )
+    for repo_name, row in sorted(rows.items()):
         commit = row.get("commit_id") if isinstance(row, dict) else None
         given = next((k for k in specs if Holdout([k]).matches(repo_name)), None)
         if given is not None:

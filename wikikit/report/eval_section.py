@@ -271,10 +271,12 @@ def _benchmark(b: dict[str, Any]) -> Raw:
         if isinstance(r, dict)
     ]
     paper = ", ".join(f"{k} {100 * v:.2f}%" for k, v in (b.get("paper") or {}).items())
+    missing = b.get("not_judged") or []
     return Raw(
         "<p><b>CodeWikiBench</b> per language group and overall (mean over repositories, "
         "[95% bootstrap interval over repositories]; differences paired):</p>"
         + table(head, rows, numeric=tuple(range(1, len(head))))
         + table(["repo", "language", *columns], per_repo, numeric=tuple(range(2, 2 + len(columns))))
         + (note(f"the paper's headline figures, quoted as such: {paper}") if paper else Raw(""))
+        + (note("not judged: " + ", ".join(map(str, missing)), "error") if missing else Raw(""))
     )

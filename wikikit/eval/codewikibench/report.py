@@ -59,6 +59,13 @@ def published_scores(folder: Path, repos: Sequence[str]) -> dict[str, dict[str, 
     return out
 
 
+def not_judged(repos: Sequence[str]) -> list[str]:
+    """The benchmark's repositories (wikikit.code.benchmark_repos) none of `repos` names."""
+    from wikikit.code.benchmark_repos import CODEWIKIBENCH_REPOS
+
+    return [r.name for r in CODEWIKIBENCH_REPOS if not any(benchmark_repo(x) == r for x in repos)]
+
+
 def _mean(values: Sequence[float], iterations: int, seed: int) -> dict[str, Any]:
     return bootstrap_mean(values, iterations=iterations, seed=seed).as_dict()
 
@@ -114,6 +121,7 @@ def benchmark_report(
     columns = list(scores)
     groups = language_groups(repos)
     report: dict[str, Any] = {
+        "not_judged": not_judged(repos),
         "repos": [
             {"repo": r, "language": language_of(r), **{c: scores[c].get(r) for c in columns}}
             for r in repos
@@ -191,6 +199,12 @@ def report_markdown(report: Mapping[str, Any]) -> str:
                 f"({len(files[column])} repositories): "
                 + ", ".join(f"`{p}`" for _, p in sorted(files[column].items()))
             )
+    missing = report.get("not_judged") or []
+    if missing:
+        lines.append(
+            f"Not judged: {len(missing)} of the benchmark's 22 repositories "
+            f"({', '.join(missing)}): the overall figures are over the others only."
+        )
     lines.append(
         "The paper's headline figures, quoted as such (its own judging; not recomputed here): "
         + ", ".join(f"{k} {100 * v:.2f}%" for k, v in report["paper"].items())
