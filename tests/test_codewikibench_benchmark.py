@@ -318,3 +318,22 @@ def test_benchmark_settings_errors(bench, tmp_path):
         evaluate.run_stage(ctx)
     with pytest.raises(InputError, match=r"eval.heldout.published: no such folder"):
         published_scores(tmp_path / "nowhere", ["json"])
+
+
+def test_the_flagships_offline_dry_run_says_22_repositories_are_judged(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from wikikit.paths import RECIPES_DIR, REPO_ROOT
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.pop("ANTHROPIC_API_KEY", None)
+    cmd = [sys.executable, "-m", "wikikit.cli", "run",
+           str(RECIPES_DIR / "semanticwiki-gpt-oss-20b.yaml"), "--dry-run", "--run-dir",
+           str(tmp_path / "run")]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300, cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "eval: CodeWikiBench: 22 repositories judged, fine-tuned and base" in out
+    assert "for each of 22 held-out repo(s) (Chart.js, " in out
