@@ -385,6 +385,8 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
     md = (out / "results.md").read_text()
     assert "| semanticwiki | **raw_refs_right** | 1 |" in md and "difference" in md
     assert "| fine-tuned | demo/shop@" in md and "| raw answers | files |" in md
+    # one repository outside the benchmark: its CodeWikiBench section names no missing rows
+    assert "| demo/shop | other | 0.6667 | " in md and "Not judged" not in md
     assert (
         out / "codewikibench" / "base" / "demo_shop" / "combined_evaluation_results.json"
     ).is_file()

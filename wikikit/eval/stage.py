@@ -687,13 +687,14 @@ def _benchmark_report(
     (`eval.heldout.published`: the benchmark's per-repository evaluation_results)."""
     from wikikit.eval.codewikibench.report import benchmark_report, published_scores
 
-    given = (ctx.section.get("heldout") or {}).get("published")
+    heldout = ctx.section.get("heldout") or {}
+    given = heldout.get("published")
     published = None
     if given:
         folder = ctx.recipe.resolve_path(given, ("eval", "heldout", "published"))
         repos = [r["repo"] for s in judged.values() for r in s["repos"]]
         published = published_scores(folder, sorted(set(repos)))
-    return benchmark_report(judged, published, iters, seed)
+    return benchmark_report(judged, published, iters, seed, whole=bool(heldout.get("benchmark")))
 
 
 def _heldout_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:

@@ -104,8 +104,10 @@ def benchmark_report(
     published: Mapping[str, Mapping[str, Any]] | None = None,
     iterations: int = DEFAULT_ITERATIONS,
     seed: int = 0,
+    whole: bool = False,
 ) -> dict[str, Any]:
-    """`judged`: {model label: judge_heldout summary}; `published`: published_scores' answer.
+    """`judged`: {model label: judge_heldout summary}; `published`: published_scores' answer;
+    `whole`: the eval meant the whole benchmark (its rows missing here are named).
 
     Every column (each model, each published system) is aggregated over the repositories the
     fine-tuned model was judged on (the first label when there is no `fine-tuned`)."""
@@ -121,7 +123,7 @@ def benchmark_report(
     columns = list(scores)
     groups = language_groups(repos)
     report: dict[str, Any] = {
-        "not_judged": not_judged(repos),
+        "not_judged": not_judged(repos) if whole else [],
         "repos": [
             {"repo": r, "language": language_of(r), **{c: scores[c].get(r) for c in columns}}
             for r in repos
