@@ -5,15 +5,15 @@ training source, checked here) to its checkout: a path or a git URL at a pinned 
 repo spec in a recipe. The stage clones them into its cache and builds
 `heldout/semanticwiki_page.jsonl`: `eval.heldout.items` SemanticWiki page prompts (default 200),
 drawn round-robin over the repos (wikikit.semanticwiki.items), and `heldout/repos.json`
-({repo: {root, commit}}) for scoring.
+({repo: {root, commit}}) for scoring. Items are built by the eval stage, not the data stage, so
+that changing how many there are re-runs the evaluation and never the training.
 
 `eval.heldout.benchmark: codewikibench` adds the whole benchmark: every row of the dataset the
 data stage read (its codewikibench source writes `data/codewikibench/rows.json`, {repo_name:
 {commit_id}}), each checked out at its row's `commit_id` from its GitHub home
 (wikikit.code.benchmark_repos); an `eval.heldout.repos` entry naming a row (in any form
 data.holdout matches) gives that row's checkout instead, still at the row's commit unless it
-pins its own. Items are built by the eval stage, not the data stage, so
-that changing how many there are re-runs the evaluation and never the training.
+pins its own.
 """
 
 from __future__ import annotations
