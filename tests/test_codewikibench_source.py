@@ -82,7 +82,16 @@ def test_holdout_repos_give_no_examples_but_keep_rubrics(tmp_path):
     config = {"kind": "codewikibench", "path": str(path)}
     examples = list(generate("cwb", config, ctx))
     assert examples and {e.repo for e in examples} == {"other/repo@0123abc"}
-    assert set(ctx.artifacts) == {"rubrics/acme__widgets.json", "rubrics/other__repo.json"}
+    assert set(ctx.artifacts) == {
+        "rubrics/acme__widgets.json",
+        "rubrics/other__repo.json",
+        "codewikibench/rows.json",
+    }
+    # every row's commit, held out or not: where eval.heldout.benchmark checks each out
+    assert ctx.artifacts["codewikibench/rows.json"] == {
+        "acme/widgets": {"commit_id": "0123abc"},
+        "other/repo": {"commit_id": "0123abc"},
+    }
     assert ctx.stats["cwb"]["holdout_repos"] == 1
 
 

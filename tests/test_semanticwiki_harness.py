@@ -394,6 +394,8 @@ def test_served_models_base_vs_fine_tuned_and_codewikibench(tmp_path, semanticwi
         assert results["harness"]["repos"][label][0]["deployment_equal"] is False
         assert f"semanticwiki: {label} model asked as deployed (deployment_equal): no" in md
     assert "| as deployed |" in md
+    # one repository outside the benchmark: its CodeWikiBench section names no missing rows
+    assert "| demo/shop | other | 0.6667 | " in md and "Not judged" not in md
     assert (
         out / "codewikibench" / "base" / "demo_shop" / "combined_evaluation_results.json"
     ).is_file()

@@ -41,7 +41,7 @@ from wikikit.eval.harness import (
     run_harness,
 )
 from wikikit.eval.harness import models as harness_models
-from wikikit.eval.heldout import DEFAULT_ITEMS, build_items
+from wikikit.eval.heldout import DEFAULT_ITEMS, build_items, heldout_names
 from wikikit.eval.local_server import llama_cpp_server
 from wikikit.eval.metrics.prompts import RUNTIME_ENV, STYLE_ENV, system_instruction
 from wikikit.eval.results import (
@@ -405,9 +405,11 @@ def plan(ctx: StageContext) -> list[str]:
     harness = section.get("harness", "lm-eval") == HARNESS
     tasks = list(section.get("tasks", () if harness else DEFAULT_TASKS))
     lines = []
-    repos = sorted((section.get("heldout") or {}).get("repos") or {})
+    repos = heldout_names(section)
     if harness:
         lines += harness_plan(section, repos)
+        if (section.get("heldout") or {}).get("benchmark"):
+            lines.append(_benchmark_plan(repos, bool(section.get("compare_base"))))
     if tasks:
         lines.append(f"eval: {', '.join(tasks)} with lm-eval ({section.get('backend', 'hf')})")
         if section.get("compare_base"):
@@ -420,6 +422,20 @@ def plan(ctx: StageContext) -> list[str]:
         models = ", ".join(str(j.get("model")) for j in judges)
         lines.append(f"eval: CodeWikiBench judged leaf by leaf by {models}")
     return lines
+
+
+def _benchmark_plan(repos: list[str], base: bool) -> str:
+    """The dry run's count of benchmark repositories judged, by language group."""
+    from wikikit.eval.codewikibench.report import language_groups
+
+    groups = language_groups(repos)
+    groups.pop("overall")
+    return (
+        f"eval: CodeWikiBench: {len(repos)} repositories judged"
+        + (", fine-tuned and base" if base else "")
+        + f" ({', '.join(f'{g} {len(m)}' for g, m in groups.items())}), each at its dataset row's "
+        "commit_id; per repository, per language group and overall with 95% intervals"
+    )
 
 
 def inputs(section: dict[str, Any]) -> tuple[str, ...]:
@@ -646,6 +662,8 @@ def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
             "semanticwiki: no base-model wikis: name the base for the client in "
             "eval.semanticwiki.base (its GGUF, a served URL, or serve: vllm)"
         )
+    judged = {r.model.label: r.judged for r in runs if r.judged is not None}
+    report = _benchmark_report(ctx, judged, iters, seed) if judged else None
     if not rubrics:
         notes.append(
             "codewikibench: not judged: the data stage wrote no rubrics for the held-out "
@@ -660,11 +678,29 @@ def _wiki_harness(ctx: StageContext, iters: int, seed: int) -> dict[str, Any]:
         "client": CLIENT_VERSION,
         "models": {r.model.label: r.model.as_json() for r in runs},
         "repos": {r.model.label: r.rows() for r in runs},
-        "codewikibench": {r.model.label: r.judged for r in runs if r.judged is not None},
+        "codewikibench": judged,
+        "benchmark": report,
         "notes": notes,
         "measured": measured,
         "outputs": [p for r in runs for p in r.outputs(ctx.out_dir)],
     }
+
+
+def _benchmark_report(
+    ctx: StageContext, judged: dict[str, Any], iters: int, seed: int
+) -> dict[str, Any]:
+    """CodeWikiBench per repository, language group and overall, beside the published systems
+    (`eval.heldout.published`: the benchmark's per-repository evaluation_results)."""
+    from wikikit.eval.codewikibench.report import benchmark_report, published_scores
+
+    heldout = ctx.section.get("heldout") or {}
+    given = heldout.get("published")
+    published = None
+    if given:
+        folder = ctx.recipe.resolve_path(given, ("eval", "heldout", "published"))
+        repos = [r["repo"] for s in judged.values() for r in s["repos"]]
+        published = published_scores(folder, sorted(set(repos)))
+    return benchmark_report(judged, published, iters, seed, whole=bool(heldout.get("benchmark")))
 
 
 def _heldout_env(ctx: StageContext, tasks: list[str]) -> dict[str, str | None]:
@@ -709,4 +745,8 @@ def results_markdown(
     if wiki is not None:
         text += "## Wikis SemanticWiki wrote\n\n" + wiki_table(wiki["repos"]) + "\n"
         text += "## Raw answers beside the files\n\n" + raw_files_table(wiki["repos"]) + "\n"
+        if wiki.get("benchmark"):
+            from wikikit.eval.codewikibench.report import report_markdown
+
+            text += "## CodeWikiBench\n\n" + report_markdown(wiki["benchmark"]) + "\n"
     return text + "## Notes\n\n" + "".join(f"- {n}\n" for n in notes)

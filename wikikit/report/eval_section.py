@@ -155,6 +155,8 @@ def section_eval(view: RunView) -> Raw:
     harness = r.get("harness")
     if isinstance(harness, dict) and harness.get("repos"):
         out.append(_wikis(harness))
+    if isinstance(harness, dict) and isinstance(harness.get("benchmark"), dict):
+        out.append(_benchmark(harness["benchmark"]))
     for line in r.get("notes") or []:
         out.append(note(str(line)))
     listed = [f"{t}: {HEADLINE[t]} > {v:.2f}" for t, v in TARGETS.items() if t not in tasks]
@@ -243,4 +245,38 @@ def _wikis(harness: dict[str, Any]) -> Raw:
             rows,
             numeric=(2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
         )  # fmt: skip
+    )
+
+
+def _benchmark(b: dict[str, Any]) -> Raw:
+    """CodeWikiBench over the benchmark (wikikit.eval.codewikibench.report's results.json part):
+    each group (overall first, then the language groups) per column with its interval, the
+    paired differences, then every repository."""
+    columns = [str(c) for c in b.get("columns") or []]
+    groups = b.get("groups") or {}
+    order = sorted(groups, key=lambda g: (g != "overall", g))
+    versus = sorted({c for g in groups.values() for c in (g.get("versus") or {})})
+    rows = []
+    for name in order:
+        g = groups[name]
+        cells = [name, g.get("repos", ""), *(_fmt(None, _iv(g.get(c))) for c in columns)]
+        cells.append(_fmt(None, _iv(g.get("difference")), signed=True))
+        cells += [_fmt(None, _iv((g.get("versus") or {}).get(c)), signed=True) for c in versus]
+        rows.append(cells)
+    head = ["group", "repos", *columns, "fine-tuned minus base"]
+    head += [f"fine-tuned minus {c}" for c in versus]
+    per_repo = [
+        [r.get("repo", ""), r.get("language", ""), *(_num(r.get(c), "{:.4f}") for c in columns)]
+        for r in b.get("repos") or []
+        if isinstance(r, dict)
+    ]
+    paper = ", ".join(f"{k} {100 * v:.2f}%" for k, v in (b.get("paper") or {}).items())
+    missing = b.get("not_judged") or []
+    return Raw(
+        "<p><b>CodeWikiBench</b> per language group and overall (mean over repositories, "
+        "[95% bootstrap interval over repositories]; differences paired):</p>"
+        + table(head, rows, numeric=tuple(range(1, len(head))))
+        + table(["repo", "language", *columns], per_repo, numeric=tuple(range(2, 2 + len(columns))))
+        + (note(f"the paper's headline figures, quoted as such: {paper}") if paper else Raw(""))
+        + (note("not judged: " + ", ".join(map(str, missing)), "error") if missing else Raw(""))
     )

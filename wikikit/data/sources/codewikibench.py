@@ -8,7 +8,9 @@ becomes one example: the user asks for that section of the repo's wiki, giving t
 code when the recipe maps the repo to a checkout (`repos:`) and the page outline otherwise; the
 assistant answers with the section. Rubrics never become training data: they are kept as
 `rubrics/<repo_name>.json` for the eval stage, including those of held-out repos
-(`data.holdout`), which produce no examples at all.
+(`data.holdout`), which produce no examples at all; and every row's `commit_id` in
+`codewikibench/rows.json` ({repo_name: {commit_id}}), where `eval.heldout.benchmark` finds the
+benchmark's repositories and the commits to check them out at.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from wikikit.example import Example, Message, Ref, example_id
 from wikikit.tokens import count_tokens
 
 DEFAULT_DATASET = "anhnh2002/codewikibench"
+ROWS_ARTIFACT = "codewikibench/rows.json"  # read by wikikit.eval.heldout
 JSON_FIELDS = ("docs_tree", "structured_docs", "rubrics")
 DATA_SUFFIXES = {".parquet": "parquet", ".json": "json", ".jsonl": "json", ".csv": "csv"}
 DEFAULT_CONTEXT_TOKENS = 6000
@@ -77,6 +80,9 @@ def generate(name: str, config: dict[str, Any], ctx: SourceContext) -> Iterator[
             continue
         if rubrics is not None:
             ctx.artifacts[f"rubrics/{safe_name(repo_name)}.json"] = rubrics
+        ctx.artifacts.setdefault(ROWS_ARTIFACT, {})[repo_name] = {
+            "commit_id": str(row.get("commit_id") or "") or None
+        }
         if ctx.holdout.matches(repo_name):
             stats["holdout_repos"] += 1
             continue
