@@ -6,8 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from wikikit.bounded import read_jsonl
 from wikikit.code.holdout import Holdout
 from wikikit.data.holdout import spec_names
@@ -62,11 +60,6 @@ def test_the_demo_judges_held_out_repos_that_no_source_names():
     assert not any(named.values()), named
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="demo.yaml's trace and units sources read the wikikit checkout (path ..), which "
-    "holds demo/ledger: code_units makes examples of demo/ledger/ledger/*.py",
-)
 def test_no_source_reads_a_judged_repo_inside_its_own_checkout():
     recipe = load_recipe(DEMO)
     inside = {
