@@ -161,9 +161,11 @@ def _package(ctx: StageContext, merged: Path, out: Path, gsec: dict, log_path: P
     verification = _verify(ctx, merged, gguf_path, conv.outtype, bool(conv.quantize))
     times["verify_s"] = round(time.monotonic() - t, 2)
 
-    spec = build_spec(f"./{GGUF_NAME}", ctx.section.get("modelfile", {}))
+    family = (ctx.recipe.data.get("model") or {}).get("family", "harmony")
+    spec = build_spec(f"./{GGUF_NAME}", ctx.section.get("modelfile", {}), family)
+    base = "SmolLM2 (chatml)" if family == "chatml" else "gpt-oss"
     modelfile_text = render_modelfile(
-        spec, header=[f"{name}: gpt-oss wiki agent for SemanticWiki, made by wikikit"]
+        spec, header=[f"{name}: {base} wiki agent for SemanticWiki, made by wikikit"]
     )
     write_text(out / "Modelfile", modelfile_text)
 

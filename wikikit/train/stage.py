@@ -138,8 +138,9 @@ def run_stage(ctx: StageContext) -> StageResult:
 
     axolotl_bin = find_axolotl(recipe)
     n_check = int(train.get("check_labels", DEFAULT_STAGE_CHECK))
-    if (recipe.data.get("model") or {}).get("format", "harmony") != "harmony":
-        n_check = 0  # the check reads harmony text; Axolotl trains harmony either way
+    model = recipe.data.get("model") or {}
+    if model.get("family", "harmony") != "harmony" or model.get("format", "harmony") != "harmony":
+        n_check = 0  # the check reads harmony text (a chatml family is trained on chatml)
     report = None
     if n_check:  # a few rows per category through Axolotl first: stop before a long wrong run
         report = label_check(ctx, n_check, base_model=base_model)

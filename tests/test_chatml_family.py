@@ -1,0 +1,168 @@
+"""The chatml family (model.family: chatml) with SmolLM2-135M-Instruct's real tokenizer: the data
+stage's training text is, token for token, what the deployed runtime feeds the model.
+
+- node-llama-cpp (SemanticWiki's --model-path): the real node-llama-cpp of the installed client,
+  run on a tiny llama GGUF carrying SmolLM2's metadata, through LlamaChatSession as SemanticWiki
+  opens it (tests/chat_wrapper_node.mjs);
+- the training chat template (wikikit/train/chat_template/chatml.jinja) renders the same text,
+  for both runtimes, so what Axolotl tokenizes is the data's text;
+- Ollama: the Modelfile TEMPLATE for the family, rendered by Go's text/template as Ollama does.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import go_template
+import pytest
+from go_template import go_render
+from semanticwiki_fixtures import semanticwiki_client  # noqa: F401  (a fixture)
+from smollm2_fixtures import smollm2_gguf, smollm2_tokenizer, tiny_smollm2_gguf  # noqa: F401
+
+from wikikit import children
+from wikikit.data.chatml import ChatMLRenderer
+from wikikit.data.render import make_renderer
+from wikikit.errors import WikikitError
+from wikikit.example import Example, Message, ToolCall
+from wikikit.semanticwiki.runtimes import model_family
+from wikikit.train.axolotl_config import CHATML_TEMPLATE_PATH
+
+HERE = Path(__file__).resolve().parent
+go_renderer = go_template.go_renderer
+
+SYSTEM = "You write architectural wikis for SemanticWiki.\nCite `file:line` references."
+
+
+def _ex(eid: str, system: str | None, turns: list[tuple[str, str]]) -> Example:
+    msgs = [Message("system", system)] if system is not None else []
+    for user, answer in turns:
+        msgs += [Message("user", user), Message("assistant", answer)]
+    return Example(eid, msgs, "test", "page")
+
+
+EXAMPLES = [
+    _ex(
+        "single",
+        SYSTEM,
+        [("Write the page for `src/cart.py`.", "# Cart\n\nThe cart holds items (cart.py:1-20).")],
+    ),
+    _ex(
+        "multi",
+        SYSTEM,
+        [
+            ("Plan the wiki.", '{"pages": [{"title": "Overview"}]}'),
+            (
+                "Now the overview page, with a Mermaid diagram.",
+                "# Overview\n\n```mermaid\ngraph TD\n  A-->B\n```",
+            ),
+        ],
+    ),  # fmt: skip
+    _ex("no-system", None, [("Hello  there\t—  ünïcode ✓", "Hi! <not a special token>")]),
+]
+
+
+def _template_text(tokenizer, example: Example, runtime: str, **kw) -> str:
+    messages = [{"role": m.role, "content": m.content} for m in example.messages]
+    return tokenizer.apply_chat_template(
+        messages,
+        chat_template=CHATML_TEMPLATE_PATH.read_text(encoding="utf-8"),
+        tokenize=False,
+        runtime=runtime,
+        **kw,
+    )
+
+
+def test_node_llama_cpp_feeds_the_training_text(
+    semanticwiki_client,  # noqa: F811
+    tiny_smollm2_gguf,  # noqa: F811
+    smollm2_tokenizer,  # noqa: F811
+    tmp_path,
+):
+    node = shutil.which("node")
+    assert node, "the installed client needs node"
+    nlc = semanticwiki_client.root / "node_modules" / "node-llama-cpp"
+    assert (nlc / "dist" / "index.js").is_file(), nlc
+    cases = []
+    for ex in EXAMPLES:
+        system = next((m.content for m in ex.messages if m.role == "system"), None)
+        rest = [m.content for m in ex.messages if m.role != "system"]
+        cases.append({"system": system, "turns": [rest[i : i + 2] for i in range(0, len(rest), 2)]})
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(cases), encoding="utf-8")
+    out = children.run(
+        [node, str(HERE / "chat_wrapper_node.mjs"), str(nlc), str(tiny_smollm2_gguf), str(path)],
+        timeout_s=120, capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().split("\n")[-1])
+    im_end = smollm2_tokenizer.convert_tokens_to_ids("<|im_end|>")
+    assert got["im_end"] == [im_end]
+    render = make_renderer("chatml", runtime="node-llama-cpp", family="chatml")
+    for ex, theirs in zip(EXAMPLES, got["cases"], strict=True):
+        # node-llama-cpp 3.15.0 resolves SmolLM2's GGUF to its ChatMLChatWrapper
+        assert theirs["wrapper"] == "ChatML", ex.id
+        text = render(ex)
+        ids = smollm2_tokenizer(text, add_special_tokens=False)["input_ids"]
+        # the wrapper leaves the answer open; the model ends it with <|im_end|>, its stop token
+        assert ids == theirs["full"] + [im_end], (ex.id, smollm2_tokenizer.decode(theirs["full"]))
+        prompt, answer = ChatMLRenderer("node-llama-cpp").prompt_and_answer(ex)
+        assert text == prompt + answer + "<|im_end|>"
+        assert smollm2_tokenizer(prompt, add_special_tokens=False)["input_ids"] == theirs["prompt"]
+    assert render(EXAMPLES[0]).startswith("<|im_start|><|im_start|>system\n")  # BOS is <|im_start|>
+
+
+@pytest.mark.parametrize("runtime", ["node-llama-cpp", "ollama"])
+def test_training_template_renders_the_data_text(smollm2_tokenizer, runtime):  # noqa: F811
+    render = ChatMLRenderer(runtime)
+    for ex in EXAMPLES:
+        assert _template_text(smollm2_tokenizer, ex, runtime) == render(ex), ex.id
+        prompt, _ = render.prompt_and_answer(ex)
+        head = Example(ex.id, ex.messages[:-1], ex.source, ex.category)
+        assert (
+            _template_text(smollm2_tokenizer, head, runtime, add_generation_prompt=True) == prompt
+        )
+
+
+def test_ollama_form_is_the_models_own_template(smollm2_tokenizer):  # noqa: F811
+    """SmolLM2's own chat template (from its GGUF) renders the same prompt as the ollama form."""
+    for ex in EXAMPLES:
+        prompt, _ = ChatMLRenderer("ollama").prompt_and_answer(ex)
+        msgs = [{"role": m.role, "content": m.content} for m in ex.messages[:-1]]
+        own = smollm2_tokenizer.apply_chat_template(
+            msgs, tokenize=False, add_generation_prompt=True
+        )
+        assert own == prompt, ex.id
+
+
+def test_modelfile_template_renders_the_ollama_form(go_renderer, tmp_path):
+    from wikikit.package.modelfile import chatml_template
+
+    for ex in EXAMPLES:
+        prompt, _ = ChatMLRenderer("ollama").prompt_and_answer(ex)
+        request = {
+            "system": "",
+            "messages": [{"role": m.role, "content": m.content} for m in ex.messages[:-1]],
+        }
+        assert go_render(go_renderer, chatml_template(), tmp_path, request) == prompt, ex.id
+
+
+def test_family_rules():
+    assert model_family({}) == ("harmony", "harmony")
+    assert model_family({"family": "chatml"}) == ("chatml", "chatml")
+    with pytest.raises(ValueError, match="^model.format: harmony: a model.family chatml"):
+        model_family({"family": "chatml", "format": "harmony"})
+    with pytest.raises(ValueError, match="^model.family: unknown family 'llama'"):
+        model_family({"family": "llama"})
+    thinking = Example(
+        "t", [Message("user", "q"), Message("assistant", "a", thinking="hm")], "s", "page"
+    )
+    with pytest.raises(WikikitError, match="^example t: model.family chatml .* it has thinking"):
+        ChatMLRenderer()(thinking)
+    call = Example("c", [Message("user", "q"), Message("assistant", "", tool_calls=[ToolCall("read_file", {})])], "s", "page")  # fmt: skip
+    with pytest.raises(WikikitError, match="it has tool calls"):
+        ChatMLRenderer()(call)
+    late = Example("l", [Message("user", "q"), Message("system", "s"), Message("assistant", "a")], "s", "page")  # fmt: skip
+    with pytest.raises(WikikitError, match="system messages at the start only"):
+        ChatMLRenderer("ollama")(late)
