@@ -18,8 +18,10 @@ the deployed runtime renders the conversation, so only what the model writes dif
 
 The model's turn is trained through its `<|im_end|>` (the stop token: ChatMLChatWrapper's
 stopGenerationTriggers, :77-81; SmolLM2's EOS id 2); the "\\n" a later turn writes after it is
-not the model's. Thinking and tool calls have no form in this family's runtimes (SemanticWiki
-passes node-llama-cpp no functions): such an example is an error, not silently reshaped.
+not the model's. Thinking has no form in this family's runtimes (ChatMLChatWrapper writes only
+the response text; SmolLM2's template has no thinking field): an answer is trained without its
+`thinking`. Tool calls have none either (SemanticWiki passes node-llama-cpp no functions): an
+example with tool calls or tool results is an error naming it, not silently reshaped.
 """
 
 from __future__ import annotations
@@ -53,12 +55,8 @@ class ChatMLRenderer:
         """The prompt up to `<|im_start|>assistant\\n` of the last answer, and that answer."""
         msgs = example.messages
         for m in msgs:
-            if (
-                m.thinking
-                or m.tool_calls
-                or m.role not in ("system", "developer", "user", "assistant")
-            ):
-                what = "thinking" if m.thinking else "tool calls" if m.tool_calls else m.role
+            if m.tool_calls or m.role not in ("system", "developer", "user", "assistant"):
+                what = "tool calls" if m.tool_calls else f"a {m.role} message"
                 raise WikikitError(
                     f"example {example.id}: model.family chatml renders system, user and "
                     f"assistant text only; it has {what}"
