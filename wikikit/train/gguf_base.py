@@ -59,6 +59,14 @@ def hf_folder(gguf: Path, dest: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # transformers 5.16.1 gives the tokenizer read from SmolLM2's GGUF `<|im_start|>` (the BOS) as
+    # its EOS too, though the GGUF says tokenizer.ggml.eos_token_id 2 (`<|im_end|>`); the model
+    # config it reads from the same GGUF has the right ids. Axolotl trains the tokenizer's EOS
+    # (`train_on_eos`), and generation stops on it: take the special tokens from the config.
+    for name in ("bos", "eos", "pad"):
+        tid = getattr(model.config, f"{name}_token_id", None)
+        if isinstance(tid, int) and 0 <= tid < len(tokenizer):
+            setattr(tokenizer, f"{name}_token", tokenizer.convert_ids_to_tokens(tid))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
     shutil.rmtree(dest, ignore_errors=True)

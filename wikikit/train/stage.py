@@ -24,6 +24,7 @@ from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.stage import StageContext, StageResult
 from wikikit.train.axolotl_config import (
+    CHATML_TEMPLATE_PATH,
     TINY_BASE,
     axolotl_config,
     check_config,
@@ -48,6 +49,7 @@ from wikikit.train.tinymodel import TEMPLATE_PATH
 DEFAULT_STAGE_CHECK = 2
 
 STRATEGY_PATH = Path(__file__).resolve().parent / "harmony_turns.py"
+CHATML_STRATEGY_PATH = STRATEGY_PATH.with_name("chatml_turns.py")
 
 
 def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
@@ -133,8 +135,12 @@ def run_stage(ctx: StageContext) -> StageResult:
     data_dir = Path(data_dir)
 
     base_model = resolve_base_model(ctx)
+    chatml = (recipe.data.get("model") or {}).get("family") == "chatml"
     key = prepared_key(
-        [data_dir / "train.jsonl", data_dir / "validation.jsonl"], TEMPLATE_PATH, STRATEGY_PATH
+        [data_dir / "train.jsonl", data_dir / "validation.jsonl"],
+        CHATML_TEMPLATE_PATH if chatml else TEMPLATE_PATH,
+        CHATML_STRATEGY_PATH if chatml else STRATEGY_PATH,
+        STRATEGY_PATH,  # the chatml strategy takes its history rule from this one
     )
     cfg = axolotl_config(
         recipe, data_dir, ctx.out_dir, base_model, cache_dir=ctx.cache_dir, prepared_key=key
