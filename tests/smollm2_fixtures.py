@@ -107,3 +107,14 @@ def smollm2_tokenizer(tiny_smollm2_hf: Path):
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(tiny_smollm2_hf))
+
+
+@pytest.fixture(scope="session")
+def packed_smollm2_gguf(tiny_smollm2_hf: Path) -> Path:
+    """That folder converted back by llama.cpp's converter, as the package stage makes model.gguf."""
+    from wikikit.package.gguf_convert import convert, find_converter
+
+    out = tiny_smollm2_hf.parent / "packed.gguf"
+    if not out.is_file():
+        convert(tiny_smollm2_hf, out, "f32", find_converter(None), out.with_suffix(".log"))
+    return out

@@ -23,6 +23,7 @@ import pytest
 from go_template import go_render
 from semanticwiki_fixtures import semanticwiki_client  # noqa: F401  (a fixture)
 from smollm2_fixtures import (  # noqa: F401  (fixtures)
+    packed_smollm2_gguf,
     smollm2_gguf,
     smollm2_tokenizer,
     tiny_smollm2_gguf,
@@ -82,12 +83,17 @@ def _template_text(tokenizer, example: Example, runtime: str, **kw) -> str:
     )
 
 
+@pytest.mark.parametrize("model", ["tiny_smollm2_gguf", "packed_smollm2_gguf"])
 def test_node_llama_cpp_feeds_the_training_text(
     semanticwiki_client,  # noqa: F811
-    tiny_smollm2_gguf,  # noqa: F811
     smollm2_tokenizer,  # noqa: F811
     tmp_path,
+    request,
+    model,
 ):
+    """On the tiny GGUF with SmolLM2's own metadata, and on the GGUF the package stage makes
+    from the trained folder (llama.cpp's converter; its vocabulary must stay byte-level BPE)."""
+    gguf = request.getfixturevalue(model)
     node = shutil.which("node")
     assert node, "the installed client needs node"
     nlc = semanticwiki_client.root / "node_modules" / "node-llama-cpp"
@@ -100,7 +106,7 @@ def test_node_llama_cpp_feeds_the_training_text(
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(cases), encoding="utf-8")
     out = children.run(
-        [node, str(HERE / "chat_wrapper_node.mjs"), str(nlc), str(tiny_smollm2_gguf), str(path)],
+        [node, str(HERE / "chat_wrapper_node.mjs"), str(nlc), str(gguf), str(path)],
         timeout_s=120, capture_output=True, text=True,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
@@ -178,8 +184,10 @@ def test_family_rules():
 
 
 def test_gguf_base_becomes_a_hugging_face_folder(
-    tiny_smollm2_gguf, tiny_smollm2_hf, smollm2_tokenizer
-):  # noqa: F811
+    tiny_smollm2_gguf,  # noqa: F811
+    tiny_smollm2_hf,  # noqa: F811
+    smollm2_tokenizer,  # noqa: F811
+):
     """model.base as a GGUF file: transformers reads it (gguf_file) into the folder Axolotl
     trains from, once. (Its tokenizer is the one the tests above check against node-llama-cpp.)"""
     from transformers import AutoConfig

@@ -47,6 +47,39 @@ def gguf_file(base: str, recipe: Any = None) -> Path:
     return path
 
 
+def _gguf_tokenizer_model(gguf: Path) -> str | None:
+    import gguf as gguf_py
+
+    field = gguf_py.GGUFReader(str(gguf)).fields.get("tokenizer.ggml.model")
+    return field.contents() if field is not None else None
+
+
+def _byte_level_bpe(tokenizer_json: Path) -> None:
+    """Make the tokenizer.json transformers writes for a `gpt2` (byte-level BPE) GGUF say so.
+
+    transformers 5.16.1 writes SmolLM2's as a ByteLevel pre-tokenizer with `byte_fallback: true`
+    and a SentencePiece-style decoder (ByteFallback, Fuse, "\u2581" -> " ", then ByteLevel).
+    llama.cpp's converter (convert_hf_to_gguf.py of llama-cpp-python 0.3.36) takes a BPE model
+    with byte_fallback for a SentencePiece vocabulary (gguf-py/gguf/vocab.py:555-575,
+    LlamaHfVocab) and writes `tokenizer.ggml.model: llama`, `pre: default`: node-llama-cpp then
+    aborts on the packaged GGUF (std::out_of_range, seen). A byte-level BPE has no byte
+    fallback and decodes with ByteLevel alone; encoding is unchanged (the tests compare it with
+    node-llama-cpp on the original GGUF)."""
+    import json
+
+    data = json.loads(tokenizer_json.read_text(encoding="utf-8"))
+    if data.get("model", {}).get("type") != "BPE":
+        return
+    data["model"]["byte_fallback"] = False
+    data["decoder"] = {
+        "type": "ByteLevel",
+        "add_prefix_space": True,
+        "trim_offsets": True,
+        "use_regex": True,
+    }
+    tokenizer_json.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+
+
 def hf_folder(gguf: Path, dest: Path) -> Path:
     """`dest` holding the GGUF's model and tokenizer in Hugging Face form (built once)."""
     if (dest / "config.json").is_file():
@@ -69,6 +102,8 @@ def hf_folder(gguf: Path, dest: Path) -> Path:
             setattr(tokenizer, f"{name}_token", tokenizer.convert_ids_to_tokens(tid))
     model.save_pretrained(str(tmp))
     tokenizer.save_pretrained(str(tmp))
+    if _gguf_tokenizer_model(gguf) == "gpt2":
+        _byte_level_bpe(tmp / "tokenizer.json")
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return dest
