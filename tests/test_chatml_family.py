@@ -283,3 +283,20 @@ def test_axolotl_trains_only_the_last_answer(tiny_smollm2_hf, smollm2_tokenizer,
             smollm2_tokenizer.decode([ids[i] for i in trained]),
         )
         assert ids[-1] == smollm2_tokenizer.convert_tokens_to_ids("<|im_end|>")
+
+
+def test_package_checks_accept_the_packaged_llama(packed_smollm2_gguf, tiny_smollm2_hf):  # noqa: F811
+    """The package stage's metadata check, for a chatml (llama) model: its GGUF passes, and a
+    gpt-oss expectation would not."""
+    from wikikit.package.gguf_verify import (
+        check_metadata,
+        expected_architecture,
+        expected_tensor_count,
+        inspect_gguf,
+    )
+
+    info = inspect_gguf(packed_smollm2_gguf)
+    assert expected_architecture(tiny_smollm2_hf) == "llama"
+    assert expected_tensor_count(tiny_smollm2_hf) == info["tensor_count"] == 11
+    assert check_metadata(info, 11, "llama") == []
+    assert check_metadata(info, 11) == ["architecture is 'llama', expected 'gpt-oss'"]

@@ -22,6 +22,7 @@ from wikikit.package.gguf_convert import convert_model, default_cache_root
 from wikikit.package.gguf_verify import (
     check_metadata,
     compare_greedy,
+    expected_architecture,
     expected_tensor_count,
     inspect_gguf,
     llama_cpp_available,
@@ -88,7 +89,7 @@ def plan(ctx: StageContext) -> list[str]:
 def _verify(ctx: StageContext, merged: Path, gguf: Path, outtype: str, quantized: bool) -> dict:
     gsec = ctx.section.get("gguf", {})
     info = inspect_gguf(gguf)
-    problems = check_metadata(info, expected_tensor_count(merged))
+    problems = check_metadata(info, expected_tensor_count(merged), expected_architecture(merged))
     if problems:
         raise WikikitError(f"{gguf.name}: " + "; ".join(problems))
     out: dict[str, Any] = {"metadata": info}
