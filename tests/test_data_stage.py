@@ -309,3 +309,29 @@ def test_token_lengths_are_reported_and_the_limit_enforced(stage_run, tmp_path):
     for split in ("train", "validation", "test"):
         for row in read_jsonl(ctx2.out_dir / f"{split}.jsonl"):
             assert count_tokens(row["text"]) <= limit
+
+
+def test_chatml_family_renders_what_the_runtime_feeds(tmp_path):
+    """model.family chatml: every row's text is the chatml renderer's (node-llama-cpp's
+    ChatMLChatWrapper form), and a harmony format beside it is a one-line InputError."""
+    from wikikit.data.chatml import ChatMLRenderer
+    from wikikit.errors import InputError
+    from wikikit.example import Example, Message
+
+    _write_sources(tmp_path)
+    recipe = _recipe(tmp_path)
+    recipe.data["model"] = {"base": "x", "family": "chatml"}
+    ctx, _ = _run(recipe, tmp_path / "run")
+    rows = read_jsonl(ctx.out_dir / "train.jsonl")
+    assert rows
+    render = ChatMLRenderer("node-llama-cpp")
+    for row in rows:
+        ex = Example(
+            row["id"], [Message(m["role"], m["content"]) for m in row["messages"]], "s", "c"
+        )
+        assert row["text"] == render(ex)
+        assert row["text"].startswith("<|im_start|>") and row["text"].endswith("<|im_end|>")
+        assert "<|start|>" not in row["text"]
+    recipe.data["model"] = {"base": "x", "family": "chatml", "format": "harmony"}
+    with pytest.raises(InputError, match="^model.format: harmony: a model.family chatml"):
+        _run(recipe, tmp_path / "run2")

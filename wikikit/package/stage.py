@@ -22,6 +22,7 @@ from wikikit.package.gguf_convert import convert_model, default_cache_root
 from wikikit.package.gguf_verify import (
     check_metadata,
     compare_greedy,
+    expected_architecture,
     expected_tensor_count,
     inspect_gguf,
     llama_cpp_available,
@@ -88,7 +89,7 @@ def plan(ctx: StageContext) -> list[str]:
 def _verify(ctx: StageContext, merged: Path, gguf: Path, outtype: str, quantized: bool) -> dict:
     gsec = ctx.section.get("gguf", {})
     info = inspect_gguf(gguf)
-    problems = check_metadata(info, expected_tensor_count(merged))
+    problems = check_metadata(info, expected_tensor_count(merged), expected_architecture(merged))
     if problems:
         raise WikikitError(f"{gguf.name}: " + "; ".join(problems))
     out: dict[str, Any] = {"metadata": info}
@@ -161,9 +162,11 @@ def _package(ctx: StageContext, merged: Path, out: Path, gsec: dict, log_path: P
     verification = _verify(ctx, merged, gguf_path, conv.outtype, bool(conv.quantize))
     times["verify_s"] = round(time.monotonic() - t, 2)
 
-    spec = build_spec(f"./{GGUF_NAME}", ctx.section.get("modelfile", {}))
+    family = (ctx.recipe.data.get("model") or {}).get("family", "harmony")
+    spec = build_spec(f"./{GGUF_NAME}", ctx.section.get("modelfile", {}), family)
+    base = "SmolLM2 (chatml)" if family == "chatml" else "gpt-oss"
     modelfile_text = render_modelfile(
-        spec, header=[f"{name}: gpt-oss wiki agent for SemanticWiki, made by wikikit"]
+        spec, header=[f"{name}: {base} wiki agent for SemanticWiki, made by wikikit"]
     )
     write_text(out / "Modelfile", modelfile_text)
 

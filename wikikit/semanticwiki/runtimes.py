@@ -125,3 +125,25 @@ def harmony_prompt(
     enc = _encoding()
     text = enc.decode(enc.render_conversation_for_completion(convo, Role.ASSISTANT))
     return as_runtime_feeds(text, instructions, runtime, bool(tools)) if runtime else text
+
+
+# The chat family of the base model (recipe `model.family`): how its runtimes render a prompt.
+# harmony: gpt-oss (openai-harmony; HarmonyChatWrapper); chatml: `<|im_start|>` models such as
+# SmolLM2 (wikikit/data/chatml.py; node-llama-cpp's ChatMLChatWrapper).
+FAMILIES = ("harmony", "chatml")
+DEFAULT_FAMILY = "harmony"
+
+
+def model_family(model: dict) -> tuple[str, str]:
+    """The recipe's `model` section -> (family, format); a chatml family renders as chatml.
+
+    Raises ValueError naming the keys when they disagree."""
+    family = model.get("family", DEFAULT_FAMILY)
+    if family not in FAMILIES:
+        raise ValueError(f"model.family: unknown family {family!r} (one of {', '.join(FAMILIES)})")
+    fmt = model.get("format", "chatml" if family == "chatml" else "harmony")
+    if family == "chatml" and fmt != "chatml":
+        raise ValueError(
+            f"model.format: {fmt}: a model.family chatml model is trained on chatml text"
+        )
+    return family, fmt

@@ -32,8 +32,20 @@ import yaml
 from wikikit import console
 from wikikit.errors import InputError
 from wikikit.recipe.dates import fixed_date
-from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME
+from wikikit.semanticwiki.runtimes import DEFAULT_CURRENT_DATE, DEFAULT_RUNTIME, model_family
 from wikikit.train.tinymodel import TEMPLATE_PATH
+
+CHATML_TEMPLATE_PATH = TEMPLATE_PATH.with_name("chatml.jinja")
+# The chatml family's one end-of-turn token (wikikit/data/chatml.py), trained with the answer.
+CHATML_END_TOKENS = ["<|im_end|>"]
+# Axolotl's chat_template strategy, earlier answers untrained (wikikit/train/chatml_turns.py).
+CHATML_FIELDS = {
+    "type": "wikikit.train.chatml_turns",
+    "field_messages": "messages",
+    "roles_to_train": ["assistant"],
+    "train_on_eot": "turn",
+    "train_on_eos": "turn",
+}
 
 TINY_BASE = "tiny-gpt-oss"
 
@@ -260,14 +272,18 @@ def axolotl_config(
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(out_dir) / "cache"
     data_dir = Path(data_dir)
 
+    try:
+        family, _ = model_family(d.get("model") or {})
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    fields = CHATML_FIELDS if family == "chatml" else CHAT_FIELDS
+
     cfg: dict[str, Any] = {"base_model": str(base_model_path)}
     cfg.update(json.loads(json.dumps(PROFILES[profile_of(recipe)])))  # a copy: callers edit it
-    cfg["datasets"] = [{"path": str(data_dir / "train.jsonl"), "ds_type": "json", **CHAT_FIELDS}]
+    cfg["datasets"] = [{"path": str(data_dir / "train.jsonl"), "ds_type": "json", **fields}]
     val = data_dir / "validation.jsonl"
     if not val.exists() or val.stat().st_size > 0:
-        cfg["test_datasets"] = [
-            {"path": str(val), "ds_type": "json", "split": "train", **CHAT_FIELDS}
-        ]
+        cfg["test_datasets"] = [{"path": str(val), "ds_type": "json", "split": "train", **fields}]
     prepared = cache_dir / "prepared"
     cfg.update(
         {
@@ -304,9 +320,11 @@ def axolotl_config(
             "logging_steps": 1,
             "warmup_ratio": train.get("warmup_ratio", 0.1),
             "chat_template": "jinja",
-            "chat_template_jinja": str(TEMPLATE_PATH),
+            "chat_template_jinja": str(
+                CHATML_TEMPLATE_PATH if family == "chatml" else TEMPLATE_PATH
+            ),
             "chat_template_kwargs": chat_template_kwargs(recipe),
-            "eot_tokens": list(END_TOKENS),
+            "eot_tokens": list(CHATML_END_TOKENS if family == "chatml" else END_TOKENS),
             "seed": int(d.get("seed", 0)),
             # Re-runs continue from the newest checkpoint in output_dir (kept in the cache).
             "auto_resume_from_checkpoints": True,

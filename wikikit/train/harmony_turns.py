@@ -43,16 +43,20 @@ GENERATION_PROMPT = "<|start|>assistant"
 DATE_FIELD = "current_date"  # the row's day (wikikit/data/stage.py writes it)
 
 
+def history_untrained(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Assistant turns before the last user message get `training: False` (the history)."""
+    users = [i for i, t in enumerate(turns) if t.get("role") == "user"]
+    for turn in turns[: users[-1] if users else 0]:
+        if turn.get("role") == "assistant" and "training" not in turn:
+            turn["training"] = False
+    return turns
+
+
 class HarmonyTurnStrategy(ChatTemplateStrategy):
     """ChatTemplateStrategy with turns located by the generation prompt (see the module doc)."""
 
     def get_conversation_thread(self, prompt: dict[str, Any]) -> list[dict[str, Any]]:
-        turns = super().get_conversation_thread(prompt)
-        users = [i for i, t in enumerate(turns) if t.get("role") == "user"]
-        for turn in turns[: users[-1] if users else 0]:
-            if turn.get("role") == "assistant" and "training" not in turn:
-                turn["training"] = False
-        return turns
+        return history_untrained(super().get_conversation_thread(prompt))
 
     def _tokenize_single_prompt(self, prompt: dict) -> dict[str, list[int]]:
         day = prompt.get(DATE_FIELD)

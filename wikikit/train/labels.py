@@ -290,7 +290,8 @@ def check_labels(
     from wikikit.train.axolotl_run import find_axolotl, run_axolotl, subprocess_env
 
     data_dir = Path(data_dir)
-    fmt = (recipe_data(recipe).get("model") or {}).get("format", "harmony")
+    model = recipe_data(recipe).get("model") or {}
+    fmt = model.get("format", "chatml" if model.get("family") == "chatml" else "harmony")
     if fmt != "harmony":
         raise InputError(
             f"model.format: {fmt}: --check-labels reads the data's harmony text (format: harmony)"

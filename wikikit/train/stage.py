@@ -24,6 +24,7 @@ from wikikit.atomic import write_json, write_text
 from wikikit.errors import InputError, WikikitError
 from wikikit.stage import StageContext, StageResult
 from wikikit.train.axolotl_config import (
+    CHATML_TEMPLATE_PATH,
     TINY_BASE,
     axolotl_config,
     check_config,
@@ -40,6 +41,7 @@ from wikikit.train.checkpoints import (
     prepared_key,
     trainer_state,
 )
+from wikikit.train.gguf_base import gguf_file, hf_folder, is_gguf_base
 from wikikit.train.labels import LabelReport, check_labels
 from wikikit.train.tinymodel import TEMPLATE_PATH
 
@@ -47,10 +49,12 @@ from wikikit.train.tinymodel import TEMPLATE_PATH
 DEFAULT_STAGE_CHECK = 2
 
 STRATEGY_PATH = Path(__file__).resolve().parent / "harmony_turns.py"
+CHATML_STRATEGY_PATH = STRATEGY_PATH.with_name("chatml_turns.py")
 
 
 def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
-    """model.base as Axolotl's base_model: the tiny stand-in built on the spot, a path, or a Hub id."""
+    """model.base as Axolotl's base_model: the tiny stand-in built on the spot, a GGUF file's
+    Hugging Face form (wikikit/train/gguf_base.py), a path, or a Hub id."""
     model = ctx.recipe.data.get("model") or {}
     base = model.get("base", "openai/gpt-oss-20b")
     if base == TINY_BASE:
@@ -60,6 +64,10 @@ def resolve_base_model(ctx: StageContext, *, build: bool = True) -> str:
 
             make_tiny_model(path, **(model.get("tiny") or {}))
         return str(path)
+    if is_gguf_base(base):  # a GGUF file: its Hugging Face form, made once in the cache
+        path = ctx.cache_dir / "base-from-gguf"
+        gguf = gguf_file(base, ctx.recipe)
+        return str(hf_folder(gguf, path) if build else path)
     if base.startswith((".", "/", "~")) or os.sep in base and Path(base).exists():
         path = (
             ctx.recipe.resolve_path(base, ("model", "base"))
@@ -127,8 +135,12 @@ def run_stage(ctx: StageContext) -> StageResult:
     data_dir = Path(data_dir)
 
     base_model = resolve_base_model(ctx)
+    chatml = (recipe.data.get("model") or {}).get("family") == "chatml"
     key = prepared_key(
-        [data_dir / "train.jsonl", data_dir / "validation.jsonl"], TEMPLATE_PATH, STRATEGY_PATH
+        [data_dir / "train.jsonl", data_dir / "validation.jsonl"],
+        CHATML_TEMPLATE_PATH if chatml else TEMPLATE_PATH,
+        CHATML_STRATEGY_PATH if chatml else STRATEGY_PATH,
+        STRATEGY_PATH,  # the chatml strategy takes its history rule from this one
     )
     cfg = axolotl_config(
         recipe, data_dir, ctx.out_dir, base_model, cache_dir=ctx.cache_dir, prepared_key=key
@@ -138,8 +150,9 @@ def run_stage(ctx: StageContext) -> StageResult:
 
     axolotl_bin = find_axolotl(recipe)
     n_check = int(train.get("check_labels", DEFAULT_STAGE_CHECK))
-    if (recipe.data.get("model") or {}).get("format", "harmony") != "harmony":
-        n_check = 0  # the check reads harmony text; Axolotl trains harmony either way
+    model = recipe.data.get("model") or {}
+    if model.get("family", "harmony") != "harmony" or model.get("format", "harmony") != "harmony":
+        n_check = 0  # the check reads harmony text (a chatml family is trained on chatml)
     report = None
     if n_check:  # a few rows per category through Axolotl first: stop before a long wrong run
         report = label_check(ctx, n_check, base_model=base_model)
