@@ -1,0 +1,147 @@
+"""Grounded answers (wikikit/semanticwiki/grounded.py) on real code nobody here wrote.
+
+An installed pure-Python distribution (mdurl, from the environment: no network) is made a git
+repository (wikikit/code/site_packages.py), the real SemanticWiki client documents it with the
+grounded answerer as its model, and every answer is checked independently: the plan by the
+client's own validation, each `📄` reference by reading the file, each Mermaid block by
+Mermaid's parser, and every example by the data stage's quality filters.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import json
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+import semanticwiki_fixtures
+
+from wikikit.code import site_packages
+from wikikit.data.filters import DEFAULTS, build_filters
+from wikikit.data.sources import SourceContext
+from wikikit.data.sources.semanticwiki import generate
+from wikikit.errors import InputError
+from wikikit.recipe.load import load_recipe
+from wikikit.semanticwiki import protocol
+from wikikit.semanticwiki.plan_check import check_plan
+
+semanticwiki_client = semanticwiki_fixtures.semanticwiki_client  # the session fixture
+PACKAGE = "mdurl"  # 6 small modules, pure Python, installed with markdown-it-py
+LOCAL_REF = re.compile(r"📄 \[([^\]\s:]+):(\d+)\]\(\.\./([^)#\s]+)#L(\d+)\)")
+
+
+def _recipe(tmp_path: Path, extra: str = "") -> tuple[dict, SourceContext]:
+    path = tmp_path / "r.yaml"
+    path.write_text(
+        "wikikit: 1\nname: t\nmodel: {base: tiny-gpt-oss}\ndata:\n"
+        + textwrap.indent(extra, "  ")
+        + "  mix: {all: {weight: 1, sources: [sw]}}\n  sources:\n    sw:\n"
+        f"      kind: semanticwiki\n      repos: [{{site_package: {PACKAGE}}}]\n"
+        "      answerer: {kind: grounded}\n"
+    )
+    recipe = load_recipe(path)
+    ctx = SourceContext(
+        recipe=recipe, cache_dir=tmp_path / "cache", key_path=("data", "sources", "sw")
+    )
+    return recipe.data["data"]["sources"]["sw"], ctx
+
+
+def test_site_package_repo_is_deterministic_and_records_its_version(tmp_path):
+    a = site_packages.build(PACKAGE, tmp_path / "a")
+    b = site_packages.build(PACKAGE, tmp_path / "b")
+    assert a.version == b.version == metadata.version(PACKAGE)
+    assert a.commit == b.commit and len(a.commit) == 40
+    assert site_packages.build(PACKAGE, tmp_path / "a") == a  # reused, not rebuilt
+    head = subprocess.run(
+        ["git", "-C", str(a.root), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    tracked = subprocess.run(
+        ["git", "-C", str(a.root), "ls-files"], capture_output=True, text=True
+    ).stdout.split()
+    assert head == a.commit
+    assert tracked == [rel for rel, _ in site_packages.source_files(metadata.distribution(PACKAGE))]
+    assert all(t.endswith(".py") and "dist-info" not in t for t in tracked) and len(tracked) >= 3
+    manifest = json.loads((a.root.parent / f"{a.root.name}.json").read_text())
+    assert manifest == {
+        "name": a.name,
+        "version": a.version,
+        "commit": a.commit,
+        "files": len(tracked),
+    }
+    assert site_packages.spec_name({"site_package": "Foo_Bar"}) == "pypi/foo-bar"
+    with pytest.raises(InputError, match="no-such-dist-xyz.* is not installed"):
+        site_packages.build("no-such-dist-xyz", tmp_path / "c", where="data.sources.sw.repos.0")
+
+
+def test_a_held_out_site_package_is_never_built(tmp_path):
+    config, ctx = _recipe(tmp_path, f"holdout: [{PACKAGE}]\n")
+    assert list(generate("sw", config, ctx)) == []
+    assert ctx.stats["sw"]["holdout_repos"] == 1
+    assert not (tmp_path / "cache" / "site-packages").exists()
+
+
+@pytest.mark.slow
+def test_grounded_answers_through_the_real_client(tmp_path, semanticwiki_client):
+    from wikikit.mermaid import extract_mermaid_blocks, validate
+
+    config, ctx = _recipe(tmp_path)
+    examples = list(generate("sw", config, ctx))
+    built = site_packages.build(PACKAGE, tmp_path / "cache")
+    root = built.root
+    assert {e.repo for e in examples} == {f"pypi/{PACKAGE}@{built.commit}"}
+
+    # the plan: the client's own validation keeps it, every page complete, files listed
+    (plan,) = [e for e in examples if e.category == "plan"]
+    prompt = protocol.parse_plan_prompt(plan.messages[-2].content)
+    verdict = check_plan(plan.assistant_text, prompt.files, prompt.min_pages)
+    assert verdict.accepted and verdict.dropped == 0, verdict.reason
+    assert not verdict.adds_overview
+    pages = json.loads(plan.assistant_text)["pages"]
+    assert len(pages) >= prompt.min_pages
+    for page in pages:
+        assert set(page) == {"title", "filename", "type", "context", "files"}
+        assert isinstance(page["files"], list) and page["files"]
+        assert all(f in prompt.files for f in page["files"])
+    planned = {p["title"] for p in pages}
+
+    # the pages: H1, every reference resolves (the line exists and names the section's symbol)
+    page_examples = [e for e in examples if e.category == "page"]
+    assert planned <= {e.meta["title"] for e in page_examples}
+    checked, diagrams = 0, []
+    for ex in page_examples:
+        text = ex.assistant_text
+        assert text.startswith(f"# {ex.meta['title']}\n")
+        for section in re.split(r"\n(?=### |- `)", text):
+            head = re.match(r"### `(\w+)`|- `[\w.]+` calls `(?:\w+\.)*(\w+)`|- `(\w+)`", section)
+            for path, line, target, anchor in LOCAL_REF.findall(section):
+                assert path == target and line == anchor
+                lines = (root / path).read_text(encoding="utf-8").splitlines()
+                assert 1 <= int(line) <= len(lines), (path, line)
+                assert head is not None, section
+                name = head.group(1) or head.group(2) or head.group(3)
+                assert re.search(rf"\b{name}\b", lines[int(line) - 1]), (path, line, name)
+                checked += 1
+        diagrams += [b.text for b in extract_mermaid_blocks(text)]
+    assert checked >= 10
+    assert diagrams and all(r.ok for r in validate(diagrams)), validate(diagrams)
+
+    # the index lists the planned pages
+    (index,) = [e for e in examples if e.category == "index"]
+    for page in pages:
+        assert f"](./{page['filename']})" in index.assistant_text
+
+    # the data stage's quality filters keep them all
+    filters = build_filters({**DEFAULTS, "local_mode": True}, ctx)
+    dropped = {}
+    for ex in examples:
+        for f in filters:
+            reason = f.check(ex)
+            if reason:
+                dropped[ex.meta.get("title") or ex.category] = f"{f.name}: {reason}"
+                break
+    kept = len(examples) - len(dropped)
+    pages_dropped = [t for t in dropped if t in planned]
+    assert not pages_dropped and kept >= len(pages), dropped
