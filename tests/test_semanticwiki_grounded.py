@@ -70,6 +70,7 @@ def test_site_package_repo_is_deterministic_and_records_its_version(tmp_path):
         "version": a.version,
         "commit": a.commit,
         "files": len(tracked),
+        "extensions": 0,
     }
     assert site_packages.spec_name({"site_package": "Foo_Bar"}) == "pypi/foo-bar"
     with pytest.raises(InputError, match="no-such-dist-xyz.* is not installed"):
@@ -81,6 +82,57 @@ def test_a_held_out_site_package_is_never_built(tmp_path):
     assert list(generate("sw", config, ctx)) == []
     assert ctx.stats["sw"]["holdout_repos"] == 1
     assert not (tmp_path / "cache" / "site-packages").exists()
+
+
+def test_the_shipped_pool_is_installed_pure_python_and_disjoint():
+    train, held = set(site_packages.TRAIN_POOL), set(site_packages.HELD_OUT_POOL)
+    assert train and held and not train & held
+    for name in train | held:
+        dist = metadata.distribution(name)  # installed in wikikit's environment
+        assert site_packages.extension_count(dist) == 0, name
+        assert site_packages.source_files(dist), name
+
+
+def test_held_out_site_packages_are_kept_out_of_code_reading_sources(tmp_path):
+    from types import SimpleNamespace
+
+    from wikikit.code.holdout import Holdout
+    from wikikit.data.sources._repos import iter_source_repos
+
+    ctx = SimpleNamespace(
+        recipe=None,
+        cache_dir=tmp_path,
+        key_path=("data", "sources", "t"),
+        holdout=Holdout(["mdurl"]),
+    )
+    ctx.stats = {"t": __import__("collections").Counter()}
+    config = {"repos": [{"site_package": "mdurl"}, {"site_package": "sniffio"}]}
+    repos = list(iter_source_repos("t", config, ctx, 1_000_000))
+    assert [r.name for r in repos] == ["pypi/sniffio"] and ctx.stats["t"]["holdout_repos"] == 1
+    assert repos[0].commit == site_packages.build("sniffio", tmp_path).commit
+    assert "sniffio/__init__.py" in list(repos[0].iter_files())
+    # the stage's last check: an example's repo (name@commit) matches the entry too
+    assert Holdout(["pypi/mdurl"]).matches("pypi/mdurl@0d0974f") and Holdout(["mdurl"]).matches(
+        "pypi/mdurl@0d0974f"
+    )
+    with pytest.raises(InputError, match=r"data.sources.t.repos.0: site_package takes only"):
+        list(
+            iter_source_repos("t", {"repos": [{"site_package": "sniffio", "commit": "x"}]}, ctx, 10)
+        )
+
+
+def test_pool_site_packages_command_prints_name_version_commit(tmp_path):
+    from click.testing import CliRunner
+
+    from wikikit.cli import cli
+
+    result = CliRunner().invoke(cli, ["pool", "site-packages", "sniffio", "--cache", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    (row,) = [json.loads(line) for line in result.output.splitlines()]
+    assert row["repo"] == "pypi/sniffio" and row["version"] == metadata.version("sniffio")
+    assert row["commit"] == site_packages.build("sniffio", tmp_path).commit
+    bad = CliRunner().invoke(cli, ["pool", "site-packages", "no-such-dist-xyz", "--cache", "x"])
+    assert bad.exit_code == 2 and "no-such-dist-xyz" in bad.output and "Traceback" not in bad.output
 
 
 @pytest.mark.slow

@@ -27,6 +27,12 @@ from wikikit.atomic import write_json
 from wikikit.errors import InputError
 
 OWNER = "pypi"  # the owner part of a site package's repository name
+# Pure-Python distributions of wikikit's own environment (requirements/ pins them), a pool of
+# real code nobody here wrote: for training, and held out of every source (data.holdout).
+TRAIN_POOL = ("click", "idna", "attrs", "packaging", "jinja2", "pyparsing", "platformdirs",
+              "filelock", "pluggy", "h11", "backoff", "sniffio", "python-dotenv", "tabulate",
+              "docstring-parser", "mdurl")  # fmt: skip
+HELD_OUT_POOL = ("itsdangerous", "iniconfig", "distro")
 SOURCE_SUFFIXES = (".py", ".pyi")
 # Fixed identity and date: the commit id depends on the files only.
 _GIT_ENV = {
@@ -50,6 +56,7 @@ class SitePackage:
     commit: str
     root: Path
     files: int
+    extensions: int = 0  # compiled modules the distribution installs (not copied: not source)
 
     @property
     def repo_name(self) -> str:
@@ -86,6 +93,11 @@ def source_files(dist: metadata.Distribution) -> list[tuple[str, Path]]:
     return sorted(out.items())
 
 
+def extension_count(dist: metadata.Distribution) -> int:
+    """How many compiled extension modules (.so/.pyd) the distribution installs."""
+    return sum(1 for f in dist.files or [] if f.as_posix().endswith((".so", ".pyd")))
+
+
 def _git(args: list[str], cwd: Path, where: str) -> str:
     proc = children.run(
         ["git", *args], cwd=cwd, env={**os.environ, **_GIT_ENV}, capture_output=True, text=True
@@ -110,7 +122,9 @@ def build(dist_name: str, cache_dir: str | Path, *, where: str = "") -> SitePack
     if manifest.is_file() and (dest / ".git").exists():
         data = json.loads(manifest.read_text(encoding="utf-8"))
         if data.get("version") == version:
-            return SitePackage(name, version, data["commit"], dest, int(data["files"]))
+            return SitePackage(
+                name, version, data["commit"], dest, int(data["files"]), extension_count(dist)
+            )
     files = source_files(dist)
     if not files:
         raise InputError(f"{where}site_package {dist_name!r} records no Python source files")
@@ -125,7 +139,8 @@ def build(dist_name: str, cache_dir: str | Path, *, where: str = "") -> SitePack
         _git(["add", "--all", "--", *[rel for rel, _ in files]], tmp, where)
         _git(["commit", "--quiet", "--no-gpg-sign", "-m", f"{name} {version}"], tmp, where)
         commit = _git(["rev-parse", "HEAD"], tmp, where)
-        record = {"name": name, "version": version, "commit": commit, "files": len(files)}
+        record = {"name": name, "version": version, "commit": commit, "files": len(files),
+                  "extensions": extension_count(dist)}  # fmt: skip
         if dest.exists():
             shutil.rmtree(dest)
         tmp.rename(dest)
@@ -133,7 +148,7 @@ def build(dist_name: str, cache_dir: str | Path, *, where: str = "") -> SitePack
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return SitePackage(name, version, commit, dest, len(files))
+    return SitePackage(name, version, commit, dest, len(files), extension_count(dist))
 
 
 def as_path_spec(spec: Any, cache_dir: str | Path, where: str = "") -> Any:

@@ -24,6 +24,7 @@ It cannot teach what the code is for beyond its docstrings, names and structure.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import posixpath
 import re
@@ -34,6 +35,7 @@ from wikikit.code.callgraph import CallGraph, Edge
 from wikikit.code.refs import format_local_ref, verify_ref
 from wikikit.code.repo import Repo
 from wikikit.code.symbols import Symbol, extract_symbols
+from wikikit.semanticwiki.convert import slugify
 from wikikit.semanticwiki.endpoint import Answer, ChatRequest
 from wikikit.semanticwiki.protocol import (
     parse_index_prompt,
@@ -55,19 +57,6 @@ class _Page:
     type: str
     context: str
     files: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict:
-        return {
-            "title": self.title,
-            "filename": self.filename,
-            "type": self.type,
-            "context": self.context,
-            "files": self.files,
-        }
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "page"
 
 
 def first_sentence(doc: str | None) -> str | None:
@@ -258,7 +247,7 @@ class GroundedAnswerer:
             title = f"Module {_module(key)}" if single else f"Package {_module(key)}"
             if key == ".":
                 title = "Top-level Modules"
-            slug = _slug(title)
+            slug = slugify(title)
             while slug in used:
                 slug += "-2"
             used.add(slug)
@@ -450,7 +439,7 @@ class GroundedAnswerer:
             self.planned = self.plan(prompt.files, prompt.min_pages, prompt.max_pages)
             body = {
                 "projectType": "Python package",
-                "pages": [p.as_json() for p in self.planned],
+                "pages": [dataclasses.asdict(p) for p in self.planned],
             }
             return Answer(json.dumps(body, indent=2), meta={"pages": len(self.planned)})
         if call == "page":
