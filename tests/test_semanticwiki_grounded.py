@@ -14,23 +14,46 @@ import json
 import re
 import subprocess
 import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pytest
 import semanticwiki_fixtures
+from semanticwiki_fixtures import SHOP
+from shared_paths import SEMANTICWIKI_PROMPTS
 
 from wikikit.code import site_packages
+from wikikit.code.repo import Repo
 from wikikit.data.filters import DEFAULTS, build_filters
 from wikikit.data.sources import SourceContext
 from wikikit.data.sources.semanticwiki import generate
 from wikikit.errors import InputError
 from wikikit.recipe.load import load_recipe
 from wikikit.semanticwiki import protocol
+from wikikit.semanticwiki.endpoint import ChatRequest
+from wikikit.semanticwiki.grounded import GroundedAnswerer, first_sentence
 from wikikit.semanticwiki.plan_check import check_plan
 
 semanticwiki_client = semanticwiki_fixtures.semanticwiki_client  # the session fixture
 PACKAGE = "mdurl"  # 6 small modules, pure Python, installed with markdown-it-py
 LOCAL_REF = re.compile(r"📄 \[([^\]\s:]+):(\d+)\]\(\.\./([^)#\s]+)#L(\d+)\)")
+
+
+def checked_refs(text: str, root: Path) -> int:
+    """How many `📄` references the page has; each must name a line of its file that names the
+    symbol its section (or list item) is about (read with this test's own regexes)."""
+    checked = 0
+    for section in re.split(r"\n(?=### |- `)", text):
+        head = re.match(r"### `(\w+)`|- `[\w.]+` calls `(?:\w+\.)*(\w+)`|- `(\w+)`", section)
+        for path, line, target, anchor in LOCAL_REF.findall(section):
+            assert path == target and line == anchor
+            lines = (root / path).read_text(encoding="utf-8").splitlines()
+            assert 1 <= int(line) <= len(lines), (path, line)
+            assert head is not None, section
+            name = head.group(1) or head.group(2) or head.group(3)
+            assert re.search(rf"\b{name}\b", lines[int(line) - 1]), (path, line, name)
+            checked += 1
+    return checked
 
 
 def _recipe(tmp_path: Path, extra: str = "") -> tuple[dict, SourceContext]:
@@ -82,6 +105,40 @@ def test_a_held_out_site_package_is_never_built(tmp_path):
     assert list(generate("sw", config, ctx)) == []
     assert ctx.stats["sw"]["holdout_repos"] == 1
     assert not (tmp_path / "cache" / "site-packages").exists()
+
+
+def test_first_sentence_quotes_prose_only():
+    assert first_sentence("Split a string.  More here.\n\nDetails.") == "Split a string."
+    assert first_sentence("Parse it\n  over two lines. Then more.") == "Parse it over two lines."
+    assert first_sentence(".. testsetup::\n\n    import x") is None
+    assert first_sentence(">>> f(1)") is None and first_sentence(None) is None
+
+
+def test_grounded_answers_the_captured_prompts_of_demo_shop():
+    """The prompts a real run of the client sent about demo/shop, answered offline."""
+    if SEMANTICWIKI_PROMPTS is None:
+        pytest.skip("needs ../shared (captured SemanticWiki prompts)")
+    answerer = GroundedAnswerer(Repo(SHOP, "demo/shop"))
+    folder = SEMANTICWIKI_PROMPTS / "with-rag"
+    calls, refs = Counter(), 0
+    for user_file in sorted(folder.glob("*.user.txt")):
+        user = user_file.read_text(encoding="utf-8")
+        request = ChatRequest("m", None, user, [{"role": "user", "content": user}], {}, "")
+        answer = answerer.answer(request)
+        assert answer is not None and answer.content
+        calls[request.call] += 1
+        if request.call == "plan":
+            prompt = protocol.parse_plan_prompt(user)
+            verdict = check_plan(answer.content, prompt.files, prompt.min_pages)
+            assert verdict.accepted and verdict.dropped == 0, verdict.reason
+            assert len(verdict.kept) >= prompt.min_pages
+        elif request.call == "page":
+            page = protocol.parse_page_prompt(user)
+            assert answer.content.startswith(f"# {page.title}\n")
+            for title, filename in page.related:
+                assert f"- [{title}](./{filename})" in answer.content
+            refs += checked_refs(answer.content, SHOP)
+    assert calls == {"plan": 1, "page": 4, "index": 1} and refs >= 8
 
 
 def test_the_shipped_pool_is_installed_pure_python_and_disjoint():
@@ -166,16 +223,7 @@ def test_grounded_answers_through_the_real_client(tmp_path, semanticwiki_client)
     for ex in page_examples:
         text = ex.assistant_text
         assert text.startswith(f"# {ex.meta['title']}\n")
-        for section in re.split(r"\n(?=### |- `)", text):
-            head = re.match(r"### `(\w+)`|- `[\w.]+` calls `(?:\w+\.)*(\w+)`|- `(\w+)`", section)
-            for path, line, target, anchor in LOCAL_REF.findall(section):
-                assert path == target and line == anchor
-                lines = (root / path).read_text(encoding="utf-8").splitlines()
-                assert 1 <= int(line) <= len(lines), (path, line)
-                assert head is not None, section
-                name = head.group(1) or head.group(2) or head.group(3)
-                assert re.search(rf"\b{name}\b", lines[int(line) - 1]), (path, line, name)
-                checked += 1
+        checked += checked_refs(text, root)
         diagrams += [b.text for b in extract_mermaid_blocks(text)]
     assert checked >= 10
     assert diagrams and all(r.ok for r in validate(diagrams)), validate(diagrams)
