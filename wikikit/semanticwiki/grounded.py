@@ -28,6 +28,7 @@ import dataclasses
 import json
 import posixpath
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -164,7 +165,12 @@ def _describe(sym: Symbol, path: str, code: _Code) -> str:
     if sym.kind == "class":
         node = code.definition(path, sym)
         bases = [ast.unparse(b) for b in node.bases] if isinstance(node, ast.ClassDef) else []
-        methods = [s.name for s in code.symbols.get(path, []) if s.parent == sym.name]
+        inside = code.symbols.get(path, [])
+        methods = list(
+            dict.fromkeys(  # a property's getter and setter are one name
+                s.name for s in inside if s.parent == sym.name and sym.start <= s.start <= sym.end
+            )
+        )
         text = f"`{sym.name}` is a class in `{path}`"
         if bases:
             text += " deriving from " + ", ".join(f"`{b}`" for b in bases)
@@ -191,13 +197,15 @@ class GroundedAnswerer:
     def __init__(self, repo: Repo):
         self.repo = repo
         self._code: _Code | None = None
+        self._lock = threading.Lock()  # the endpoint may answer page calls concurrently
         self.planned: list[_Page] = []
 
     @property
     def code(self) -> _Code:
-        if self._code is None:
-            self._code = _Code(self.repo)
-        return self._code
+        with self._lock:
+            if self._code is None:
+                self._code = _Code(self.repo)
+            return self._code
 
     def begin_pass(self) -> None:
         self.planned = []
