@@ -221,6 +221,34 @@ def deepwiki_parse(files: tuple[str, ...], as_json: bool, max_mb: int) -> None:
         raise InputError(problems[0], problems)
 
 
+@cli.group()
+def pool() -> None:
+    """Pools of repositories to learn from."""
+
+
+@pool.command("site-packages")
+@click.argument("names", nargs=-1)
+@click.option(
+    "--cache",
+    "cache_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Where the repositories go (a run's cache: RUN/cache).",
+)
+@handle_errors
+def pool_site_packages(names: tuple[str, ...], cache_dir: str) -> None:
+    """Make installed distributions git repositories (`repos: [{site_package: NAME}]`); print
+    each one's name, version and commit as a JSON line. No NAME: the shipped pool."""
+    from wikikit.code import site_packages
+
+    for name in names or site_packages.TRAIN_POOL + site_packages.HELD_OUT_POOL:
+        built = site_packages.build(name, Path(cache_dir), where=f"site-packages {name}")
+        row = {"repo": built.repo_name, "name": built.name, "version": built.version,
+               "commit": built.commit, "files": built.files, "extensions": built.extensions,
+               "path": str(built.root)}  # fmt: skip
+        click.echo(json.dumps(row))
+
+
 @cli.command("make-tiny-model")
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.option("--layers", default=2, show_default=True, help="Hidden layers.")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wikikit.code.holdout import Holdout, recipe_holdout
+from wikikit.code.site_packages import repo_name
 
 __all__ = ["held_out_spec", "plan_lines", "recipe_holdout", "report", "spec_names"]
 
@@ -25,6 +26,8 @@ def spec_names(spec: Any) -> list[str]:
         return [spec, Path(spec.rstrip("/")).name] if "://" not in spec else [spec]
     if isinstance(spec, dict):
         names = [str(spec[k]) for k in ("name", "url") if spec.get(k)]
+        if spec.get("site_package"):  # an installed distribution, as pypi/<name>
+            names.append(repo_name(str(spec["site_package"])))
         if spec.get("path"):
             names.append(Path(str(spec["path"]).rstrip("/")).name)
         return names

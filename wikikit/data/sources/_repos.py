@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from wikikit.code import site_packages
 from wikikit.code.repo import Repo, is_git_url, open_repo
 
 
@@ -39,6 +40,7 @@ def open_source_repo(spec: Any, i: int | str, ctx: Any, max_file_bytes: int) -> 
     key_path = (*tuple(ctx.key_path), "repos", i)
     label = ".".join(str(p) for p in key_path)
     spec = confined_spec(spec, key_path, getattr(ctx, "recipe", None))
+    spec = site_packages.as_path_spec(spec, ctx.cache_dir, label)  # built under the cache
     return open_repo(
         spec, Path.cwd(), Path(ctx.cache_dir), max_file_bytes=max_file_bytes, label=label
     )

@@ -2,7 +2,7 @@
 
 The pinned client (wikikit.semanticwiki.install) runs `generate --full-local --use-ollama` on
 each repository, at its pinned commit, with wikikit's endpoint as its model server in front of
-the source's answerer (`teacher`, `replay` or `model`; wikikit.semanticwiki.answerers). Every
+the source's answerer (`teacher`, `replay`, `model` or `grounded`; wikikit.semanticwiki.answerers). Every
 call of its last pass becomes one Example of category `plan`, `page` or `index`: the messages
 are the system and user prompts exactly as the client sent them and the answer (with its
 thinking, when the answerer has one); `meta.protocol` names the client and mode.
@@ -33,6 +33,7 @@ from typing import Any
 
 from wikikit import console
 from wikikit.atomic import write_json
+from wikikit.code import site_packages
 from wikikit.code.holdout import Holdout
 from wikikit.code.refs import parse_refs
 from wikikit.code.repo import Repo, is_git_url
@@ -91,6 +92,8 @@ def holdout_of(ctx: SourceContext) -> Holdout:
 
 
 def _spec_name(spec: Any) -> str:
+    if site_packages.spec_name(spec):
+        return str(site_packages.spec_name(spec))
     if isinstance(spec, dict):
         return str(spec.get("name") or spec.get("url") or spec.get("path") or "")
     return str(spec)
@@ -249,8 +252,12 @@ class _Answerers:
                 timeout_s=float(self.config.get("timeout_s", 600)),
             )
             self.identity = {"model": _public(self.config)}
+        elif self.kind == "grounded":
+            from wikikit.semanticwiki.grounded import VERSION
+
+            self.identity = {"grounded": VERSION}
         else:
-            raise InputError(f"{where}.kind: must be teacher, replay or model")
+            raise InputError(f"{where}.kind: must be teacher, replay, model or grounded")
 
     def for_target(self, target: Target) -> Any | None:
         from wikikit.semanticwiki.answerers import ReplayAnswerer, TeacherAnswerer
@@ -260,6 +267,11 @@ class _Answerers:
         if self.kind == "replay":
             wiki = self.wikis.get(target.name)
             return ReplayAnswerer(wiki) if wiki and wiki.pages else None
+        if self.kind == "grounded":
+            from wikikit.semanticwiki.grounded import GroundedAnswerer
+
+            assert target.repo is not None
+            return GroundedAnswerer(target.repo)
         return self.model
 
     def wiki_commit(self, target: Target) -> str | None:
