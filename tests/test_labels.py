@@ -96,7 +96,7 @@ def test_check_labels_refuses_what_it_cannot_check(tmp_path):
         labels.harmony_messages("<|im_start|>user\nhi<|im_end|>")
 
 
-def test_axolotl_renders_each_row_with_its_own_date():
+def test_axolotl_renders_each_row_with_its_own_date(tmp_path):
     """`model.current_date` as a range: the rows carry different days, and wikikit's Axolotl
     strategy (in process, with the generated config's chat fields) tokenizes each row to the
     data's text with that day, its labels passing the label check; the same row without its
@@ -129,6 +129,7 @@ def test_axolotl_renders_each_row_with_its_own_date():
     strategy = harmony_turns.load(tok, cfg, ds_cfg=DictDefault(dict(CHAT_FIELDS)))
     render = HarmonyRenderer(current_date=span)
     days = set()
+    rows = []
     for k in (1, 3, 5, 7, 11, 13):
         ex = example(k)
         row = {"id": ex.id, "category": ex.category, "messages": openai_messages(ex)}
@@ -143,4 +144,18 @@ def test_axolotl_renders_each_row_with_its_own_date():
         other = {tuple(undated["input_ids"]): {"labels": undated["labels"]}}
         check = labels.check_row(row, other, tok)
         assert not check.ok and "differ from the data's text" in check.problem
+        rows.append(row)
     assert len(days) >= 4
+    # Axolotl reads train.jsonl with datasets' JSON loader, which types a column of ISO days as
+    # timestamps: the rows it hands the strategy carry datetimes, and must tokenize the same.
+    import datasets
+
+    from wikikit.atomic import write_jsonl
+
+    write_jsonl(tmp_path / "train.jsonl", rows)
+    loaded = datasets.load_dataset("json", data_files=str(tmp_path / "train.jsonl"))["train"]
+    assert not isinstance(loaded[0]["current_date"], str)  # what made this test necessary
+    for row, got in zip(rows, loaded, strict=True):
+        out = strategy.tokenize_prompt(dict(got))
+        prepared = {tuple(out["input_ids"]): {"labels": out["labels"]}}
+        assert labels.check_row(row, prepared, tok).ok, row["current_date"]

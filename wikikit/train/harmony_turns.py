@@ -62,6 +62,10 @@ class HarmonyTurnStrategy(ChatTemplateStrategy):
         day = prompt.get(DATE_FIELD)
         if not day:
             return super()._tokenize_single_prompt(prompt)
+        if hasattr(day, "strftime"):
+            # datasets' JSON loader (pyarrow's type inference) reads a column of ISO days as
+            # timestamps: the row's day comes back as a datetime, the template wants the text.
+            day = day.strftime("%Y-%m-%d")
         kwargs = self.prompter.chat_template_kwargs
         self.prompter.chat_template_kwargs = {**kwargs, "current_date": day}
         try:
